@@ -1,0 +1,69 @@
+"""The exceptions rnnlab raises for mistakes a user can make.
+
+Every message says what was wrong and what to do about it. They all derive from
+:class:`RnnlabError`, so ``except rnnlab.RnnlabError`` catches any of them; each also
+derives from the built-in exception a Python user would expect (``ValueError`` for bad
+values, ``FloatingPointError`` for a diverging loss), so generic handlers keep working.
+The command line prints them in one line and exits with status 2.
+"""
+
+from __future__ import annotations
+
+
+class RnnlabError(Exception):
+    """Base class of every error rnnlab raises on purpose."""
+
+
+class ShapeError(RnnlabError, ValueError):
+    """An array has the wrong number of dimensions or the wrong size along one of them."""
+
+
+class DataError(RnnlabError, ValueError):
+    """Training or input data is unusable: empty, NaN, out of range, badly encoded."""
+
+
+class UnknownTokenError(DataError):
+    """A sequence holds tokens that are not in the model's vocabulary.
+
+    ``unknown`` lists the offending tokens, in order of first appearance.
+    """
+
+    def __init__(self, message: str, unknown: list[str]):
+        super().__init__(message)
+        self.unknown = unknown
+
+
+class ConfigError(RnnlabError, ValueError):
+    """An option or configuration value is invalid."""
+
+
+class ModelFileError(RnnlabError, ValueError):
+    """A model file is missing, corrupt, truncated, unsafe, or was written for something else."""
+
+
+class TrainingDiverged(RnnlabError, FloatingPointError):
+    """The loss or the gradient became NaN or infinite; training stopped.
+
+    ``epoch`` and ``step`` say where (both counted from 1). The model keeps the last
+    parameters that gave a finite loss.
+    """
+
+    def __init__(self, message: str, epoch: int, step: int):
+        super().__init__(message)
+        self.epoch = epoch
+        self.step = step
+
+
+def check_shape(name: str, array, expected: tuple, hint: str = "") -> None:
+    """Raise :class:`ShapeError` unless ``array.shape`` matches ``expected``.
+
+    ``expected`` holds ints, or ``None`` for "any size" along that axis.
+    """
+    shape = getattr(array, "shape", None)
+    ok = shape is not None and len(shape) == len(expected) and all(
+        e is None or s == e for s, e in zip(shape, expected)
+    )
+    if not ok:
+        want = "(" + ", ".join("*" if e is None else str(e) for e in expected) + ")"
+        got = "no shape" if shape is None else str(tuple(shape))
+        raise ShapeError(f"{name} should have shape {want}, got {got}" + (f"; {hint}" if hint else ""))

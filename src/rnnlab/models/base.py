@@ -1,0 +1,109 @@
+"""Model: a Module that knows its configuration, so it can be saved, loaded and trained.
+
+Subclasses implement ``get_config()`` (JSON-able constructor arguments), ``check_data``,
+``train_batch`` and ``evaluate``; they get ``save`` / ``load`` and ``fit`` from here.
+Every subclass is registered by class name, so :func:`load_model` can rebuild any
+saved model from its file alone.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+from rnnlab import io
+from rnnlab.errors import ConfigError, ModelFileError
+from rnnlab.nn.module import Module
+
+MODEL_TYPES: dict[str, type[Model]] = {}
+
+
+class Model(Module):
+    """Base class of the task models (see the module docstring)."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        MODEL_TYPES[cls.__name__] = cls
+
+    def get_config(self) -> dict:  # pragma: no cover - abstract
+        """The constructor arguments, JSON-able, from which ``type(self)(**config)`` rebuilds the model."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, config: dict, rng=0) -> Model:
+        """Build a model from ``get_config()`` output (parameters freshly initialised from ``rng``)."""
+        if not isinstance(config, dict):
+            raise ConfigError(f"a model config should be a JSON object, got {type(config).__name__}")
+        allowed = set(inspect.signature(cls.__init__).parameters) - {"self", "rng"}
+        unknown = sorted(set(config) - allowed)
+        if unknown:
+            raise ConfigError(f"unknown {cls.__name__} config entries: {', '.join(unknown)}")
+        try:
+            return cls(**config, rng=rng)
+        except TypeError as exc:
+            raise ConfigError(f"invalid {cls.__name__} config: {exc}") from None
+
+    # -- training ------------------------------------------------------------------------
+    def fit(self, *data, validation=None, **options):
+        """Train on ``data`` (the model's training arrays, e.g. ``inputs, targets``); returns a History.
+
+        Keyword arguments are :class:`~rnnlab.training.TrainConfig` fields (epochs, batch_size,
+        optimizer, lr, weight_decay, clip_norm, clip_value, seed, progress, ...); ``optimizer``
+        may also be an :class:`~rnnlab.optim.Optimizer` instance, whose state then carries
+        over between calls. ``validation``: a tuple of arrays like ``data``, evaluated after
+        every epoch. Training continues from the current parameters.
+        """
+        # training builds on models (docs/architecture.md), so it is imported when used
+        from rnnlab.optim import Optimizer
+        from rnnlab.training import TrainConfig, fit
+
+        optimizer = options.get("optimizer")
+        if isinstance(optimizer, Optimizer):
+            del options["optimizer"]
+            options["optimizer"] = "sgd" if type(optimizer).__name__ == "SGD" else "adam"
+            options.setdefault("lr", optimizer.lr)
+        else:
+            optimizer = None
+        return fit(self, data, TrainConfig.from_dict(options), validation=validation, optimizer=optimizer)
+
+    # -- files ---------------------------------------------------------------------------
+    def save(self, path, extra: dict | None = None) -> Path:
+        """Save parameters and configuration to ``path`` (an ``.npz`` file), atomically.
+
+        ``extra`` is a JSON-able dict stored in the header (e.g. training summary).
+        Returns the path written. The file loads with :meth:`load` or :func:`load_model`.
+        """
+        header = {"model": type(self).__name__, "config": self.get_config(), "extra": extra or {}}
+        return io.save_arrays(path, self.state_dict(), header)
+
+    @classmethod
+    def load(cls, path) -> Model:
+        """Load a model saved by :meth:`save`; the file must hold a ``cls`` (or subclass) model.
+
+        Every array is checked against the model its header declares (names, shapes,
+        dtype, finite values); any mismatch raises :class:`~rnnlab.errors.ModelFileError`.
+        The header's ``extra`` dict is available as ``model.file_extra``.
+        """
+        header, arrays = io.load_arrays(path)
+        kind = header.get("model")
+        target = MODEL_TYPES.get(kind) if isinstance(kind, str) else None
+        if target is None:
+            raise ModelFileError(f"{path} holds a model of unknown type {kind!r}")
+        if not issubclass(target, cls):
+            raise ModelFileError(f"{path} holds a {kind}, not a {cls.__name__}")
+        try:
+            model = target.from_config(header.get("config"))
+        except ConfigError as exc:
+            raise ModelFileError(f"{path} has an invalid model configuration: {exc}") from None
+        expected = {name: p.shape for name, p, _ in model.named_parameters()}
+        io.check_arrays(path, arrays, expected, model.dtype)
+        model.load_state_dict(arrays)
+        extra = header.get("extra", {})
+        model.file_extra = extra if isinstance(extra, dict) else {}
+        return model
+
+
+def load_model(path) -> Model:
+    """Load any rnnlab model file, whatever its model type."""
+    return Model.load(path)
+

@@ -1,0 +1,226 @@
+"""NextTokenModel: Embedding -> RNN -> Linear, predicting the next token at every step.
+
+Dimension letters: N sequences, T steps, V vocabulary size, E embedding size, H hidden size.
+
+Internally the model runs time-major ((T, N, ...) buffers, see rnnlab.functional.recurrent);
+its public methods take and return batch-first arrays.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnlab.data.vocab import Vocab
+from rnnlab.errors import ConfigError, DataError, ShapeError
+from rnnlab.functional.activations import softmax
+from rnnlab.functional.losses import softmax_cross_entropy_cm
+from rnnlab.models.base import Model
+from rnnlab.nn.init import as_generator
+from rnnlab.nn.layers import RNN, Embedding, Linear
+from rnnlab.nn.module import resolve_dtype
+
+
+class NextTokenModel(Model):
+    """A next-token predictor: ``scores[n, t] = Linear(RNN(Embedding(ids))[n, t])``.
+
+    vocab: a :class:`~rnnlab.data.Vocab` or a list of tokens (V of them).
+    embedding_dim: E; hidden_size: H; nonlinearity: "tanh" or "relu";
+    dtype: float32 (default) or float64; rng: seed or Generator for the initial weights.
+
+    Children (PyTorch names): ``embedding`` (V, E), ``rnn`` (E -> H), ``fc`` (H -> V).
+
+    Example::
+
+        >>> from rnnlab import NextTokenModel
+        >>> from rnnlab.data import LETTERS, letter_task
+        >>> x, y = letter_task(200, rng=0)
+        >>> model = NextTokenModel(LETTERS, hidden_size=16, rng=0)
+        >>> history = model.fit(x, y, epochs=2, lr=0.01, seed=0, progress=False)
+        >>> len(history), model.predict_proba(x[:3]).shape
+        (2, (3, 5, 26))
+    """
+
+    def __init__(
+        self,
+        vocab,
+        *,
+        embedding_dim: int = 32,
+        hidden_size: int = 50,
+        nonlinearity: str = "tanh",
+        dtype=np.float32,
+        rng=None,
+    ):
+        super().__init__()
+        self.vocab = vocab if isinstance(vocab, Vocab) else Vocab(vocab)
+        V = len(self.vocab)
+        dt = resolve_dtype(dtype)
+        g = as_generator(rng)
+        self.embedding = Embedding(V, embedding_dim, dtype=dt, rng=g)
+        self.rnn = RNN(embedding_dim, hidden_size, nonlinearity=nonlinearity, batch_first=False, dtype=dt, rng=g)
+        self.fc = Linear(hidden_size, V, dtype=dt, rng=g)
+        self._cols = np.arange(0)
+        self._last = None
+
+    def get_config(self) -> dict:
+        return {
+            "vocab": self.vocab.tokens,
+            "embedding_dim": self.embedding.embedding_dim,
+            "hidden_size": self.rnn.hidden_size,
+            "nonlinearity": self.rnn.nonlinearity,
+            "dtype": self.dtype.name,
+        }
+
+    def extra_repr(self) -> str:
+        return f"vocab={len(self.vocab)}"
+
+    # -- validation ------------------------------------------------------------------------
+    def _check_ids(self, ids, name: str = "ids") -> np.ndarray:
+        ids = np.asarray(ids)
+        if ids.ndim != 2 or ids.shape[0] == 0 or ids.shape[1] == 0:
+            raise ShapeError(f"{name} should be a non-empty (N, T) array of token ids, got shape {ids.shape}")
+        if ids.dtype.kind not in "iu":
+            raise DataError(f"{name} should hold integer token ids, got dtype {ids.dtype}")
+        V = len(self.vocab)
+        lo, hi = ids.min(), ids.max()
+        if lo < 0 or hi >= V:
+            raise DataError(f"{name} should be token ids in 0..{V - 1}, got values from {lo} to {hi}")
+        return ids.astype(np.int64, copy=False)
+
+    def check_data(self, ids, targets, mask=None):
+        """Validate a data set once, before training: ids and targets (N, T), mask (N, T) or None."""
+        ids = self._check_ids(ids, "inputs")
+        targets = self._check_ids(targets, "targets")
+        if targets.shape != ids.shape:
+            raise ShapeError(f"targets should have the shape of the inputs {ids.shape}, got {targets.shape}")
+        if mask is None:
+            return ids, targets
+        mask = np.asarray(mask)
+        if mask.shape != ids.shape:
+            raise ShapeError(f"mask should have the shape of the inputs {ids.shape}, got {mask.shape}")
+        if mask.dtype.kind not in "bfiu" or not np.isfinite(mask).all() or (mask < 0).any():
+            raise DataError("mask should hold booleans or non-negative finite weights")
+        return ids, targets, mask
+
+    def _check_state(self, state, N: int):
+        if state is None:
+            return None
+        state = np.asarray(state)
+        if state.shape != (1, N, self.rnn.hidden_size):
+            raise ShapeError(f"state should have shape (1, {N}, {self.rnn.hidden_size}), got {state.shape}")
+        return state[0]
+
+    # -- forward / backward -------------------------------------------------------------
+    # Internally: time-major states (T, N, H) and class-major scores (V, T*N), the layouts
+    # in which NumPy is fastest (docs/architecture.md); the public methods are batch-first.
+    def _scores_cm(self, ids: np.ndarray, h0=None):
+        """ids (N, T) -> scores (V, T*N) (column t*N + n is position (n, t)) and h_n (1, N, H)."""
+        T, N = ids.shape[1], ids.shape[0]
+        hs, h_n = self.rnn._forward_tokens(self.embedding, ids.T, h0)  # (T, N, H)
+        return self.fc._forward_cm(hs.reshape(T * N, -1)), h_n  # (V, T*N)
+
+    def _backward_cm(self, dscores_cm: np.ndarray, T: int, N: int) -> None:
+        dhs = self.fc._backward_cm(dscores_cm)  # (T*N, H)
+        self.rnn._backward(dhs.reshape(T, N, -1), None)  # also fills embedding.grads
+
+    def forward(self, ids, state=None):
+        """Scores for the next token after every step.
+
+        ids: (N, T) token ids; state: (1, N, H) initial hidden state or None (zeros).
+        Returns ``(scores, h_n)``: scores (N, T, V) unnormalised log-probabilities, h_n (1, N, H).
+        """
+        ids = self._check_ids(ids)
+        N, T = ids.shape
+        scores_cm, h_n = self._scores_cm(ids, self._check_state(state, N))
+        return scores_cm.reshape(-1, T, N).transpose(2, 1, 0).copy(), h_n
+
+    def loss(self, ids, targets, mask=None) -> float:
+        """Mean cross-entropy (nats) over unmasked steps; keeps what :meth:`backward` needs.
+
+        ids, targets: (N, T) token ids; mask: (N, T) booleans/weights or None.
+        """
+        data = self.check_data(ids, targets, mask)
+        return self._loss(*data)[0]
+
+    def _loss(self, ids, targets, mask=None):
+        N, T = ids.shape
+        scores_cm, _ = self._scores_cm(ids)
+        if self._cols.shape[0] != N * T:
+            self._cols = np.arange(N * T)
+        loss, dscores_cm, correct = softmax_cross_entropy_cm(
+            scores_cm, targets.T.reshape(-1), None if mask is None else mask.T.reshape(-1), self._cols
+        )
+        self._last = (dscores_cm, T, N)
+        return loss, correct
+
+    def backward(self) -> None:
+        """Accumulate d loss / d parameter into ``grads`` for the last :meth:`loss` call."""
+        if self._last is None:
+            raise ConfigError("backward() needs a loss() call first")
+        last, self._last = self._last, None
+        self._backward_cm(*last)
+
+    def train_batch(self, ids, targets, mask=None) -> tuple[float, float, float]:
+        """One forward and backward pass on validated data (see :meth:`check_data`).
+
+        Returns ``(loss, correct, count)``: the mean loss, the number of (unmasked) steps
+        whose target got the highest score, and the number (or total weight) of unmasked steps.
+        """
+        loss, correct = self._loss(ids, targets, mask)
+        count = ids.size if mask is None else float(mask.sum())
+        self.backward()
+        return loss, correct, count
+
+    # -- evaluation / prediction -----------------------------------------------------------
+    def predict_proba(self, ids, state=None, batch_size: int = 1024) -> np.ndarray:
+        """Next-token probabilities after every step: ids (N, T) -> (N, T, V), rows summing to 1."""
+        ids = self._check_ids(ids)
+        h0 = self._check_state(state, ids.shape[0])
+        out = []
+        for start in range(0, ids.shape[0], batch_size):
+            sl = slice(start, start + batch_size)
+            chunk = ids[sl]
+            scores_cm, _ = self._scores_cm(chunk, None if h0 is None else h0[sl])
+            probs = softmax(scores_cm, axis=0)  # (V, T*n)
+            out.append(probs.reshape(-1, chunk.shape[1], chunk.shape[0]).transpose(2, 1, 0))
+        return np.concatenate(out, axis=0)
+
+    def evaluate(self, ids, targets, mask=None, batch_size: int = 1024) -> dict:
+        """Loss and accuracy on a data set, overall and per time step.
+
+        Returns a dict with ``loss`` (mean cross-entropy in nats over unmasked steps),
+        ``accuracy``, and ``per_step_loss`` / ``per_step_accuracy`` (lists of length T).
+        """
+        data = self.check_data(ids, targets, mask)
+        ids, targets = data[0], data[1]
+        w = np.ones(ids.shape) if mask is None else np.asarray(data[2], dtype=np.float64)
+        probs = self.predict_proba(ids, batch_size=batch_size).astype(np.float64)
+        p_target = np.take_along_axis(probs, targets[..., None], axis=-1)[..., 0]
+        nll = -np.log(np.maximum(p_target, np.finfo(np.float64).tiny))  # (N, T)
+        hit = (probs.argmax(axis=-1) == targets).astype(np.float64)
+        per_step_w = w.sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            per_loss = (nll * w).sum(axis=0) / per_step_w
+            per_acc = (hit * w).sum(axis=0) / per_step_w
+        total = w.sum()
+        return {
+            "loss": float((nll * w).sum() / total),
+            "accuracy": float((hit * w).sum() / total),
+            "per_step_loss": per_loss.tolist(),
+            "per_step_accuracy": per_acc.tolist(),
+        }
+
+    def predict_topk(self, sequence, k: int = 5) -> list[tuple[str, float]]:
+        """The ``k`` most likely next tokens after ``sequence``, with their probabilities.
+
+        sequence: a string (one token per character) or a list of tokens, at least one.
+        Returns ``[(token, probability), ...]`` sorted by decreasing probability, as the
+        notebook's ``predict`` (which looked at the last step only).
+        """
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ConfigError(f"k should be a positive integer, got {k!r}")
+        ids = self.vocab.encode(sequence)
+        if ids.size == 0:
+            raise DataError("the sequence is empty: give at least one token to predict from")
+        probs = self.predict_proba(ids[None, :])[0, -1]  # (V,)
+        top = np.argsort(-probs, kind="stable")[: min(int(k), probs.size)]
+        return [(self.vocab.tokens[i], float(probs[i])) for i in top]

@@ -1,0 +1,62 @@
+"""Plots, written as PNG files. matplotlib is imported only here, only when plotting.
+
+Install it with ``pip install 'rnnlab[plot]'``. No global matplotlib state is touched
+(no pyplot): figures are drawn on an off-screen Agg canvas, so this works with no display.
+"""
+
+from __future__ import annotations
+
+import io as _io
+from pathlib import Path
+
+from rnnlab.errors import RnnlabError
+from rnnlab.io import atomic_write
+
+
+def _new_figure(width: float, height: float):
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise RnnlabError("plotting needs matplotlib: pip install 'rnnlab[plot]'") from None
+    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig, path) -> Path:
+    buf = _io.BytesIO()
+    fig.savefig(buf, format="png")
+    return atomic_write(path, lambda f: f.write(buf.getvalue()))
+
+
+def plot_history(history, path, title: str = "Training", floor: float | None = None) -> Path:
+    """Loss and accuracy per epoch (train and validation) as a two-panel PNG at ``path``.
+
+    history: a :class:`~rnnlab.training.History`. floor: draw the best achievable loss
+    (e.g. ln(26)/5 for the letter task) as a dashed line. Returns the path written.
+    """
+    epochs = history["epoch"]
+    fig = _new_figure(10, 4)
+    ax_loss, ax_acc = fig.subplots(1, 2)
+    ax_loss.plot(epochs, history["train_loss"], label="train")
+    if any(v is not None for v in history["val_loss"]):
+        ax_loss.plot(epochs, history["val_loss"], label="held-out")
+    if floor is not None:
+        ax_loss.axhline(floor, color="gray", linestyle="--", linewidth=1, label=f"best possible on unseen data ({floor:.3f})")
+    ax_loss.set_xlabel("epoch")
+    ax_loss.set_ylabel("mean cross-entropy per step (nats)")
+    ax_loss.set_title("Loss")
+    ax_loss.grid(alpha=0.3)
+    ax_loss.legend()
+    ax_acc.plot(epochs, history["train_accuracy"], label="train")
+    if any(v is not None for v in history["val_accuracy"]):
+        ax_acc.plot(epochs, history["val_accuracy"], label="held-out")
+    ax_acc.set_xlabel("epoch")
+    ax_acc.set_ylabel("next-token accuracy (fraction of steps)")
+    ax_acc.set_ylim(0, 1.02)
+    ax_acc.set_title("Accuracy")
+    ax_acc.grid(alpha=0.3)
+    ax_acc.legend()
+    fig.suptitle(title)
+    return _save(fig, path)
