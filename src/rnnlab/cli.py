@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -65,21 +66,23 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _non_negative_float(text: str) -> float:
+def _float(text: str, minimum: float, strict: bool) -> float:
+    bound = f"> {minimum:g}" if strict else f">= {minimum:g}"
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not (value >= 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+        value = math.nan
+    if not (math.isfinite(value) and (value > minimum if strict else value >= minimum)):
+        raise argparse.ArgumentTypeError(f"expected a number {bound}, got {text!r}")
     return value
+
+
+def _non_negative_float(text: str) -> float:
+    return _float(text, 0.0, strict=False)
 
 
 def _positive_float(text: str) -> float:
-    value = _non_negative_float(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
+    return _float(text, 0.0, strict=True)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -174,6 +177,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("rnnlab: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `rnnlab gradcheck | head`: the reader left, which is fine
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 # -- demo ------------------------------------------------------------------------------------

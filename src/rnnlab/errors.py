@@ -53,17 +53,3 @@ class TrainingDiverged(RnnlabError, FloatingPointError):
         self.epoch = epoch
         self.step = step
 
-
-def check_shape(name: str, array, expected: tuple, hint: str = "") -> None:
-    """Raise :class:`ShapeError` unless ``array.shape`` matches ``expected``.
-
-    ``expected`` holds ints, or ``None`` for "any size" along that axis.
-    """
-    shape = getattr(array, "shape", None)
-    ok = shape is not None and len(shape) == len(expected) and all(
-        e is None or s == e for s, e in zip(shape, expected)
-    )
-    if not ok:
-        want = "(" + ", ".join("*" if e is None else str(e) for e in expected) + ")"
-        got = "no shape" if shape is None else str(tuple(shape))
-        raise ShapeError(f"{name} should have shape {want}, got {got}" + (f"; {hint}" if hint else ""))

@@ -157,7 +157,7 @@ def check_layer(layer, x, state=None, *, rng=None, eps: float = 1e-6) -> Gradche
 
     def f() -> float:
         o, s = run(states)
-        return float(np.sum(o * g_out)) + float(sum(np.sum(a * g) for a, g in zip(s, g_st)))
+        return float(np.sum(o * g_out)) + float(sum(np.sum(a * g) for a, g in zip(s, g_st, strict=True)))
 
     grads_after = {name: g.copy() for name, g in analytic.items()}
     report = check_gradients(f, arrays, analytic, eps)

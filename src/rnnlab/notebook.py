@@ -75,12 +75,12 @@ def sequence_loss(inputs, targets, params, hidden_size, bugs=BUGS) -> float:
     """The loss the notebook's backward pass is meant to differentiate: the sum over steps."""
     outputs, _ = forward_propagation(inputs, params, hidden_size)
     mean = "loss_mean" in bugs
-    return float(sum(cross_entropy_loss(o, t, mean) for o, t in zip(outputs, targets)))
+    return float(sum(cross_entropy_loss(o, t, mean) for o, t in zip(outputs, targets, strict=True)))
 
 
 def gradients(inputs, targets, outputs, hidden_states, params, bugs=BUGS):
     """The notebook's BPTT, before clipping: returns ``((dU, dV, dW, dbh, dby), loss)``."""
-    U, V, W, bh, by = params
+    V, W = params[1], params[2]
     dU, dV, dW, dbh, dby = (np.zeros_like(p) for p in params)
     loss = 0.0
     dh_next = np.zeros_like(hidden_states[0])
@@ -117,7 +117,7 @@ def clip_gradients(grads, threshold=1):
 
 def update_params(grads, params, learning_rate):
     """Plain SGD, in place."""
-    for g, p in zip(grads, params):
+    for g, p in zip(grads, params, strict=True):
         p -= g * learning_rate
     return params
 
@@ -175,6 +175,6 @@ def check_bugs(bugs=BUGS, hidden_size: int = 6, seq_len: int = 5, rng=0, eps: fl
     y = encode(seq[:, 1:], vocab)[0]
     outputs, hidden = forward_propagation(x, params, hidden_size)
     grads, _ = gradients(x, y, outputs, hidden, params, bugs)
-    analytic = dict(zip(PARAM_NAMES, grads))
-    arrays = dict(zip(PARAM_NAMES, params))
+    analytic = dict(zip(PARAM_NAMES, grads, strict=True))
+    arrays = dict(zip(PARAM_NAMES, params, strict=True))
     return check_gradients(lambda: sequence_loss(x, y, params, hidden_size, bugs), arrays, analytic, eps)

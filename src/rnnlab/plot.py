@@ -43,7 +43,8 @@ def plot_history(history, path, title: str = "Training", floor: float | None = N
     if any(v is not None for v in history["val_loss"]):
         ax_loss.plot(epochs, history["val_loss"], label="held-out")
     if floor is not None:
-        ax_loss.axhline(floor, color="gray", linestyle="--", linewidth=1, label=f"best possible on unseen data ({floor:.3f})")
+        label = f"best possible on unseen data ({floor:.3f})"
+        ax_loss.axhline(floor, color="gray", linestyle="--", linewidth=1, label=label)
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("mean cross-entropy per step (nats)")
     ax_loss.set_title("Loss")

@@ -23,7 +23,9 @@ def _check_scores_targets(scores, targets, mask):
         raise DataError(f"targets should be integer class ids, got dtype {targets.dtype}")
     V = scores.shape[-1]
     if targets.size and (targets.min() < 0 or targets.max() >= V):
-        raise DataError(f"targets should be class ids in 0..{V - 1}, got values from {targets.min()} to {targets.max()}")
+        raise DataError(
+            f"targets should be class ids in 0..{V - 1}, got values from {targets.min()} to {targets.max()}"
+        )
     if mask is not None:
         mask = np.asarray(mask)
         if mask.shape != targets.shape:
@@ -68,7 +70,7 @@ def softmax_cross_entropy_cm(scores_cm, targets, weights=None, cols=None):
     Returns ``(loss, dscores_cm, correct)``: the weighted mean loss, its gradient (V, M),
     and the (weighted) number of positions whose target has the highest score.
     """
-    V, M = scores_cm.shape
+    _V, M = scores_cm.shape
     if cols is None or cols.shape[0] != M:
         cols = np.arange(M)
     shifted = scores_cm - scores_cm.max(axis=0)  # (V, M), column maxima 0: exp never overflows

@@ -86,8 +86,8 @@ class Embedding(Module):
         ids = self._ids.reshape(-1)
         E = self.embedding_dim
         dout = np.asarray(dout)
-        if dout.shape != self._ids.shape + (E,):
-            raise ShapeError(f"Embedding.backward: dout should have shape {self._ids.shape + (E,)}, got {dout.shape}")
+        if dout.shape != (*self._ids.shape, E):
+            raise ShapeError(f"Embedding.backward: dout should have shape {(*self._ids.shape, E)}, got {dout.shape}")
         self.grads["weight"] += scatter_add_rows(ids, dout.reshape(-1, E), self.num_embeddings)
         return None
 
@@ -129,7 +129,7 @@ class Linear(Module):
         y = x.reshape(-1, self.in_features) @ self.params["weight"].T
         if "bias" in self.params:
             y += self.params["bias"]
-        return y.reshape(x.shape[:-1] + (self.out_features,))
+        return y.reshape((*x.shape[:-1], self.out_features))
 
     def backward(self, dout) -> np.ndarray:
         """dout (..., out_features) -> dx (..., in_features); accumulates weight/bias grads."""
@@ -137,9 +137,9 @@ class Linear(Module):
             _no_cache(self)
         x = self._x
         dout = np.asarray(dout)
-        if dout.shape != x.shape[:-1] + (self.out_features,):
+        if dout.shape != (*x.shape[:-1], self.out_features):
             raise ShapeError(
-                f"Linear.backward: dout should have shape {x.shape[:-1] + (self.out_features,)}, got {dout.shape}"
+                f"Linear.backward: dout should have shape {(*x.shape[:-1], self.out_features)}, got {dout.shape}"
             )
         d2 = dout.reshape(-1, self.out_features)
         self.grads["weight"] += d2.T @ x.reshape(-1, self.in_features)

@@ -28,7 +28,8 @@ def grad_norm(target) -> float:
     squared norm overflows the dtype is handled by rescaling.
     """
     g = _flat_grads(target)
-    sq = float(np.dot(g, g))
+    with np.errstate(over="ignore", invalid="ignore"):
+        sq = float(np.dot(g, g))
     if math.isfinite(sq):
         return math.sqrt(sq)
     if not np.isfinite(g).all():

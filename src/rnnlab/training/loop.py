@@ -142,6 +142,49 @@ def _fmt(x) -> str:
     return "-" if x is None else f"{x:.4f}"
 
 
+def _train_epoch(model, arrays, order, config, opt, params, grads, backup, epoch, bar):
+    """One pass over the data in ``order``: returns (loss_sum, correct, count).
+
+    Raises TrainingDiverged (and restores the last good parameters) on a non-finite loss
+    or gradient.
+    """
+    bs = config.batch_size
+    n_steps = -(-len(order) // bs)
+    loss_sum = correct = count = 0.0
+    last_post = time.perf_counter()
+    for step in range(1, n_steps + 1):
+        idx = order[(step - 1) * bs : step * bs]
+        grads.fill(0.0)
+        loss, c, k = model.train_batch(*(a[idx] for a in arrays))
+        norm = grad_norm(grads)
+        if not (math.isfinite(loss) and math.isfinite(norm)):
+            if not math.isfinite(loss):
+                np.copyto(params, backup)  # these parameters gave a non-finite loss: go back one step
+            what = f"the loss became {loss}" if not math.isfinite(loss) else f"the gradient norm became {norm}"
+            clip_hint = "" if config.clip_norm else " or gradient clipping by norm (clip_norm=5)"
+            raise TrainingDiverged(
+                f"training diverged at epoch {epoch}, step {step}: {what}. "
+                f"Try a lower learning rate (now {config.lr}){clip_hint}. "
+                "The model keeps the last parameters that gave a finite loss.",
+                epoch,
+                step,
+            )
+        if config.clip_value is not None:
+            clip_grad_value_(grads, config.clip_value)
+        if config.clip_norm is not None:
+            clip_grad_norm_(grads, config.clip_norm, norm)
+        np.copyto(backup, params)
+        opt.step()
+        loss_sum += loss * k
+        correct += c
+        count += k
+        now = time.perf_counter()
+        if now - last_post > 0.5:
+            bar.set_postfix(loss=f"{loss_sum / count:.4f}", step=f"{step}/{n_steps}", refresh=True)
+            last_post = now
+    return loss_sum, correct, count
+
+
 def fit(model, data: tuple, config: TrainConfig | None = None, validation: tuple | None = None, optimizer=None):
     """Train ``model`` on ``data`` (a tuple of arrays, first axis = sequences) and return a History.
 
@@ -158,86 +201,62 @@ def fit(model, data: tuple, config: TrainConfig | None = None, validation: tuple
     config = config or TrainConfig()
     arrays = model.check_data(*data)
     n = arrays[0].shape[0]
-    val_arrays = model.check_data(*validation) if validation is not None else None
     if any(a.shape[0] != n for a in arrays):
         raise DataError("all training arrays should have the same number of sequences")
+    val_arrays = model.check_data(*validation) if validation is not None else None
     rng = as_generator(config.seed)
     opt = optimizer or make_optimizer(config.optimizer, model, config.lr, config.momentum, config.weight_decay)
     params, grads = model.flat_parameters()
     backup = params.copy()  # the parameters before the latest update (the last known good ones)
     history = History()
-    bs = config.batch_size
-    n_steps = -(-n // bs)
     disable = None if config.progress is None else not config.progress
     bar = tqdm(total=config.epochs, unit="epoch", desc="training", file=sys.stderr, disable=disable,
                dynamic_ncols=True, leave=True)
     model.train()
+    # NumPy's overflow warnings are not wanted: non-finite losses and gradients are detected
+    # and stop training with an explanation
     try:
-        for epoch in range(1, config.epochs + 1):
-            t0 = time.perf_counter()
-            order = rng.permutation(n) if config.shuffle else np.arange(n)
-            loss_sum = correct = count = 0.0
-            last_post = t0
-            for step in range(1, n_steps + 1):
-                idx = order[(step - 1) * bs : step * bs]
-                batch = [a[idx] for a in arrays]
-                grads.fill(0.0)
-                loss, c, k = model.train_batch(*batch)
-                norm = grad_norm(grads)
-                if not (math.isfinite(loss) and math.isfinite(norm)):
-                    what = f"the loss became {loss}" if not math.isfinite(loss) else f"the gradient norm became {norm}"
-                    if not math.isfinite(loss):
-                        np.copyto(params, backup)  # these parameters gave a non-finite loss: go back one step
-                    clip_hint = "" if config.clip_norm else " or gradient clipping by norm (clip_norm=5)"
-                    err = TrainingDiverged(
-                        f"training diverged at epoch {epoch}, step {step}: {what}. "
-                        f"Try a lower learning rate (now {config.lr}){clip_hint}. "
-                        "The model keeps the last parameters that gave a finite loss.",
-                        epoch,
-                        step,
-                    )
-                    err.history = history
-                    raise err
-                if config.clip_value is not None:
-                    clip_grad_value_(grads, config.clip_value)
-                if config.clip_norm is not None:
-                    clip_grad_norm_(grads, config.clip_norm, norm)
-                np.copyto(backup, params)
-                opt.step()
-                loss_sum += loss * k
-                correct += c
-                count += k
-                now = time.perf_counter()
-                if now - last_post > 0.5:
-                    bar.set_postfix(loss=f"{loss_sum / count:.4f}", step=f"{step}/{n_steps}", refresh=True)
-                    last_post = now
-            train_time = time.perf_counter() - t0
-            row = {
-                "epoch": epoch,
-                "train_loss": loss_sum / count,
-                "train_accuracy": correct / count,
-                "lr": opt.lr,
-                "seq_per_s": n / train_time if train_time > 0 else None,
-            }
-            if val_arrays is not None:
-                model.eval()
-                metrics = model.evaluate(*val_arrays)
-                model.train()
-                row["val_loss"], row["val_accuracy"] = metrics["loss"], metrics["accuracy"]
-            row["time_s"] = time.perf_counter() - t0
-            history.append(row)
-            post = {"loss": f"{row['train_loss']:.4f}"}
-            if val_arrays is not None:
-                post["val_loss"] = f"{row['val_loss']:.4f}"
-            bar.set_postfix(post, refresh=False)
-            bar.update(1)
-            if config.log_every and (epoch == 1 or epoch % config.log_every == 0 or epoch == config.epochs):
-                tqdm.write(
-                    f"epoch {epoch}/{config.epochs}  loss {row['train_loss']:.4f}  acc {row['train_accuracy']:.4f}"
-                    f"  val_loss {_fmt(row.get('val_loss'))}  val_acc {_fmt(row.get('val_accuracy'))}",
-                    file=sys.stderr,
-                )
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            for epoch in range(1, config.epochs + 1):
+                t0 = time.perf_counter()
+                order = rng.permutation(n) if config.shuffle else np.arange(n)
+                loss_sum, correct, count = _train_epoch(model, arrays, order, config, opt, params, grads, backup,
+                                                        epoch, bar)
+                train_time = time.perf_counter() - t0
+                row = {
+                    "epoch": epoch,
+                    "train_loss": loss_sum / count,
+                    "train_accuracy": correct / count,
+                    "lr": opt.lr,
+                    "seq_per_s": n / train_time if train_time > 0 else None,
+                }
+                if val_arrays is not None:
+                    model.eval()
+                    metrics = model.evaluate(*val_arrays)
+                    model.train()
+                    row["val_loss"], row["val_accuracy"] = metrics["loss"], metrics["accuracy"]
+                row["time_s"] = time.perf_counter() - t0
+                history.append(row)
+                _report(bar, config, history.rows[-1])
+    except TrainingDiverged as err:
+        err.history = history
+        raise
     finally:
         bar.close()
         model.eval()
     return history
+
+
+def _report(bar, config: TrainConfig, row: dict) -> None:
+    post = {"loss": f"{row['train_loss']:.4f}"}
+    if row["val_loss"] is not None:
+        post["val_loss"] = f"{row['val_loss']:.4f}"
+    bar.set_postfix(post, refresh=False)
+    bar.update(1)
+    epoch = row["epoch"]
+    if config.log_every and (epoch == 1 or epoch % config.log_every == 0 or epoch == config.epochs):
+        tqdm.write(
+            f"epoch {epoch}/{config.epochs}  loss {row['train_loss']:.4f}  acc {row['train_accuracy']:.4f}"
+            f"  val_loss {_fmt(row['val_loss'])}  val_acc {_fmt(row['val_accuracy'])}",
+            file=sys.stderr,
+        )

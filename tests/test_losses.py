@@ -1,0 +1,83 @@
+import math
+
+import numpy as np
+import pytest
+
+from rnnlab import DataError, ShapeError
+from rnnlab.functional import cross_entropy_per_step, softmax_cross_entropy
+from rnnlab.gradcheck import check_gradients
+
+
+def naive_loss(scores, targets, mask=None):
+    """The definition, one position at a time."""
+    N, T, _V = scores.shape
+    total = weight = 0.0
+    for n in range(N):
+        for t in range(T):
+            w = 1.0 if mask is None else float(mask[n, t])
+            row = scores[n, t]
+            logz = math.log(sum(math.exp(s) for s in row))
+            total += w * (logz - row[targets[n, t]])
+            weight += w
+    return total / weight
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_loss_matches_the_definition(rng, masked):
+    scores = rng.standard_normal((3, 4, 6)) * 3
+    targets = rng.integers(0, 6, (3, 4))
+    mask = rng.random((3, 4)) > 0.4 if masked else None
+    if masked:
+        mask[0, 0] = True
+    loss, _ = softmax_cross_entropy(scores, targets, mask)
+    assert loss == pytest.approx(naive_loss(scores, targets, mask), rel=1e-12)
+
+
+@pytest.mark.parametrize("mask_kind", [None, "bool", "weights"])
+def test_loss_gradient_checks(rng, mask_kind):
+    scores = rng.standard_normal((2, 5, 7))
+    targets = rng.integers(0, 7, (2, 5))
+    mask = {None: None, "bool": rng.random((2, 5)) > 0.5, "weights": rng.random((2, 5))}[mask_kind]
+    if mask is not None:
+        mask[0, 0] = 1
+    _, dscores = softmax_cross_entropy(scores, targets, mask)
+    report = check_gradients(lambda: softmax_cross_entropy(scores, targets, mask)[0], {"scores": scores},
+                             {"scores": dscores})
+    assert report["scores"] < 1e-7
+
+
+def test_masked_positions_get_no_gradient(rng):
+    scores = rng.standard_normal((2, 3, 4))
+    targets = rng.integers(0, 4, (2, 3))
+    mask = np.array([[1, 0, 1], [0, 1, 1]], bool)
+    _, d = softmax_cross_entropy(scores, targets, mask)
+    assert np.all(d[~mask] == 0) and np.all(np.abs(d[mask]).sum(axis=-1) > 0)
+
+
+def test_huge_scores_do_not_overflow():
+    scores = np.array([[[1e4, 0.0, -1e4]]], np.float32)
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        loss, d = softmax_cross_entropy(scores, np.array([[1]]))
+    assert loss == pytest.approx(1e4, rel=1e-6) and np.isfinite(d).all()
+
+
+def test_per_step_loss_matches_mean(rng):
+    scores = rng.standard_normal((3, 4, 5))
+    targets = rng.integers(0, 5, (3, 4))
+    per = cross_entropy_per_step(scores, targets)
+    assert per.shape == (3, 4)
+    assert per.mean() == pytest.approx(softmax_cross_entropy(scores, targets)[0], rel=1e-12)
+
+
+def test_bad_inputs_give_clear_errors():
+    scores = np.zeros((2, 3, 4))
+    with pytest.raises(ShapeError, match="targets should have shape"):
+        softmax_cross_entropy(scores, np.zeros((2, 4), int))
+    with pytest.raises(DataError, match=r"class ids in 0\.\.3"):
+        softmax_cross_entropy(scores, np.full((2, 3), 4))
+    with pytest.raises(DataError, match="integer"):
+        softmax_cross_entropy(scores, np.zeros((2, 3)))
+    with pytest.raises(ShapeError, match="mask"):
+        softmax_cross_entropy(scores, np.zeros((2, 3), int), np.ones((3, 2)))
+    with pytest.raises(DataError, match="excludes every position"):
+        softmax_cross_entropy(scores, np.zeros((2, 3), int), np.zeros((2, 3), bool))
