@@ -80,7 +80,7 @@ def test_train_config_checks_every_field(field, value, message):
 def test_train_config_from_dict():
     cfg = TrainConfig.from_dict({"epochs": 3, "lr": 0.1})
     assert cfg.epochs == 3 and cfg.to_dict()["lr"] == 0.1
-    with pytest.raises(ConfigError, match="unknown training option.*epoch\\b"):
+    with pytest.raises(ConfigError, match=r"unknown training option.*epoch\b"):
         TrainConfig.from_dict({"epoch": 3})
 
 

@@ -361,7 +361,7 @@ def cmd_gradcheck(args) -> int:
         return 0
     what = "the notebook's backward pass" if args.notebook else "rnnlab's layers and model"
     print(f"gradient check of {what}: relative error |analytic - numeric| / (|analytic| + |numeric|)")
-    print(f"per parameter, float64, central differences; below {tol:g} passes")
+    print(f"per parameter, float64, finite differences (docs/from-the-notebook.md); below {tol:g} passes")
     for name, report in reports.items():
         verdict = "pass" if report.max_error < tol else "FAIL"
         print(f"\n{name}: {verdict}")
