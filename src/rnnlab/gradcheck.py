@@ -39,7 +39,6 @@ import numpy as np
 from rnnlab.errors import ConfigError
 from rnnlab.nn.init import as_generator
 
-
 # (order, step) of the finite-difference estimates compared with an analytic gradient
 ESTIMATES = ((4, 1e-4), (2, 1e-6))
 
