@@ -9,7 +9,6 @@ ARGS   ?=
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
 
 $(VENV)/.installed-run: pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e '.[plot]'

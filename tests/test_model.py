@@ -142,3 +142,14 @@ def test_validation_history_and_csv(tmp_path):
     history.save_csv(tmp_path / "h.csv")
     lines = (tmp_path / "h.csv").read_text().splitlines()
     assert lines[0].split(",") == list(history.columns) and len(lines) == 3
+
+
+def test_fit_restores_the_mode_it_found():
+    x, y = letter_task(32, rng=0)
+    model = NextTokenModel(LETTERS, hidden_size=4, rng=0)
+    model.eval()
+    model.fit(x, y, epochs=1, progress=False)
+    assert not model.training and not model.rnn.training
+    model.train()
+    model.fit(x, y, epochs=1, progress=False)
+    assert model.training and model.rnn.training

@@ -1,7 +1,9 @@
-"""Pure NumPy operations with no state.
+"""Pure NumPy operations with no state; the layers in :mod:`rnnlab.nn` hold parameters and call these.
 
-Each forward returns ``(out, cache)`` and its backward takes ``(dout, cache)``;
-the layers in :mod:`rnnlab.nn` hold parameters and call these.
+Forward/backward pairs follow cs231n's shape: ``rnn_forward`` returns ``(out, cache)`` and
+``rnn_backward`` takes ``(dout, cache)``. The lower-level recurrence kernels
+(``rnn_recurrence_`` and its backward) work in place on a state buffer, for the layers' fast
+paths. Losses return ``(loss, dscores)``.
 """
 
 from rnnlab.functional.activations import (

@@ -57,13 +57,7 @@ class Model(Module):
         from rnnlab.optim import Optimizer
         from rnnlab.training import TrainConfig, fit
 
-        optimizer = options.get("optimizer")
-        if isinstance(optimizer, Optimizer):
-            del options["optimizer"]
-            options["optimizer"] = "sgd" if type(optimizer).__name__ == "SGD" else "adam"
-            options.setdefault("lr", optimizer.lr)
-        else:
-            optimizer = None
+        optimizer = options.pop("optimizer") if isinstance(options.get("optimizer"), Optimizer) else None
         return fit(self, data, TrainConfig.from_dict(options), validation=validation, optimizer=optimizer)
 
     # -- files ---------------------------------------------------------------------------

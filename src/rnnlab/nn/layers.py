@@ -279,15 +279,18 @@ class RNN(Module):
             return hs.transpose(1, 0, 2).copy(), h_n
         return hs, h_n
 
-    def _forward(self, xt: np.ndarray, h0):
-        """Time-major fast path: xt (T, N, D) of the layer's dtype, h0 (N, H) or None."""
-        T, N, D = xt.shape
-        hbuf = self._new_buffer(T, N, h0)
-        # the input projection of every step in one product, biases folded in
-        np.matmul(xt.reshape(T * N, D), self.params["weight_ih_l0"].T, out=hbuf[1:].reshape(T * N, -1))
+    def _project_into(self, hbuf: np.ndarray, x: np.ndarray) -> None:
+        """The input projection of every step in one product, biases folded in: hbuf[1:] = x W_ih^T + b."""
+        T, N = x.shape[:2]
+        np.matmul(x.reshape(T * N, -1), self.params["weight_ih_l0"].T, out=hbuf[1:].reshape(T * N, -1))
         bias = self._bias()
         if bias is not None:
             hbuf[1:] += bias
+
+    def _forward(self, xt: np.ndarray, h0):
+        """Time-major fast path: xt (T, N, D) of the layer's dtype, h0 (N, H) or None."""
+        hbuf = self._new_buffer(xt.shape[0], xt.shape[1], h0)
+        self._project_into(hbuf, xt)
         return self._finish_forward(hbuf, ("input", xt))
 
     def _forward_tokens(self, embedding: Embedding, ids: np.ndarray, h0=None):
@@ -301,20 +304,17 @@ class RNN(Module):
         no input gradient.
         """
         T, N = ids.shape
-        H = self.hidden_size
         hbuf = self._new_buffer(T, N, h0)
         weight = embedding.params["weight"]
-        bias = self._bias()
         if weight.shape[0] <= T * N:
             table = weight @ self.params["weight_ih_l0"].T  # (V, H)
+            bias = self._bias()
             if bias is not None:
                 table += bias
             np.take(table, ids, axis=0, out=hbuf[1:], mode="clip")
             return self._finish_forward(hbuf, ("table", ids, embedding))
         x = np.take(weight, ids, axis=0, mode="clip")  # (T, N, E)
-        np.matmul(x.reshape(T * N, -1), self.params["weight_ih_l0"].T, out=hbuf[1:].reshape(T * N, H))
-        if bias is not None:
-            hbuf[1:] += bias
+        self._project_into(hbuf, x)
         return self._finish_forward(hbuf, ("tokens", ids, embedding, x))
 
     def backward(self, dout=None, dstate=None):

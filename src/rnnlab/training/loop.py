@@ -164,7 +164,7 @@ def _train_epoch(model, arrays, order, config, opt, params, grads, backup, epoch
             clip_hint = "" if config.clip_norm else " or gradient clipping by norm (clip_norm=5)"
             raise TrainingDiverged(
                 f"training diverged at epoch {epoch}, step {step}: {what}. "
-                f"Try a lower learning rate (now {config.lr}){clip_hint}. "
+                f"Try a lower learning rate (now {opt.lr:g}){clip_hint}. "
                 "The model keeps the last parameters that gave a finite loss.",
                 epoch,
                 step,
@@ -189,7 +189,8 @@ def fit(model, data: tuple, config: TrainConfig | None = None, validation: tuple
     """Train ``model`` on ``data`` (a tuple of arrays, first axis = sequences) and return a History.
 
     validation: a tuple of arrays like ``data``, evaluated after every epoch, or None.
-    optimizer: an :class:`~rnnlab.optim.Optimizer` to use (to keep its state across calls),
+    optimizer: an :class:`~rnnlab.optim.Optimizer` to use (to keep its state across calls;
+    the config's ``optimizer``, ``lr``, ``momentum`` and ``weight_decay`` are then unused),
     or None to build one from the config.
 
     Same config seed, same data, same initial model: bit-identical result.
@@ -212,6 +213,7 @@ def fit(model, data: tuple, config: TrainConfig | None = None, validation: tuple
     disable = None if config.progress is None else not config.progress
     bar = tqdm(total=config.epochs, unit="epoch", desc="training", file=sys.stderr, disable=disable,
                dynamic_ncols=True, leave=True)
+    was_training = model.training
     model.train()
     # NumPy's overflow warnings are not wanted: non-finite losses and gradients are detected
     # and stop training with an explanation
@@ -243,7 +245,7 @@ def fit(model, data: tuple, config: TrainConfig | None = None, validation: tuple
         raise
     finally:
         bar.close()
-        model.eval()
+        model.train(was_training)
     return history
 
 
