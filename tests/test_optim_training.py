@@ -91,3 +91,26 @@ def test_history_columns():
     with pytest.raises(KeyError, match="no column"):
         h["loss"]
     assert h.to_csv().splitlines()[1].startswith("1,2.0,,")
+
+
+@pytest.mark.parametrize(("clip_value", "clip_norm"), [(None, 0.05), (0.01, None), (0.01, 0.02)])
+def test_fit_hands_the_optimizer_clipped_gradients(clip_value, clip_norm):
+    from rnnlab.data import letter_task
+
+    x, y = letter_task(64, rng=0)
+    model = NextTokenModel(LETTERS, hidden_size=8, rng=0)
+    seen = []
+
+    class Watching(SGD):
+        def step(self):
+            g = self.module.flat_parameters()[1]
+            seen.append((grad_norm(g), float(np.abs(g).max())))
+            super().step()
+
+    model.fit(x, y, epochs=2, batch_size=16, optimizer=Watching(model, lr=0.1), clip_value=clip_value,
+              clip_norm=clip_norm, progress=False)
+    norms, maxes = np.array(seen).T
+    if clip_norm is not None:
+        assert norms.max() <= clip_norm * (1 + 1e-5) and norms.max() > 0.9 * clip_norm
+    if clip_value is not None:
+        assert maxes.max() <= clip_value

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab.data.vocab import Vocab
-from rnnlab.errors import ConfigError, DataError, ShapeError
+from rnnlab.errors import ConfigError, DataError, RnnlabError, ShapeError
 from rnnlab.functional.activations import softmax
 from rnnlab.functional.losses import softmax_cross_entropy_cm
 from rnnlab.models.base import Model
@@ -155,7 +155,7 @@ class NextTokenModel(Model):
     def backward(self) -> None:
         """Accumulate d loss / d parameter into ``grads`` for the last :meth:`loss` call."""
         if self._last is None:
-            raise ConfigError("backward() needs a loss() call first")
+            raise RnnlabError("backward() was called before loss(): compute the loss first")
         last, self._last = self._last, None
         self._backward_cm(*last)
 

@@ -247,13 +247,12 @@ class RNN(Module):
             raise ShapeError(
                 f"RNN expects input of shape {layout} with D = input_size = {self.input_size}, got {x.shape}"
             )
-        xt = x.transpose(1, 0, 2) if self.batch_first else x
-        T, N = xt.shape[0], xt.shape[1]
-        if T == 0 or N == 0:
+        if 0 in x.shape[:2]:
             raise ShapeError(f"RNN needs at least one sequence of at least one step, got input of shape {x.shape}")
+        # one contiguous time-major copy (when needed): the projection and dW_ih then use views
         dt = self.params["weight_hh_l0"].dtype
-        if xt.dtype != dt:
-            xt = xt.astype(dt)
+        xt = np.ascontiguousarray(x.transpose(1, 0, 2) if self.batch_first else x, dtype=dt)
+        N = xt.shape[1]
         h0 = None
         if state is not None:
             state = np.asarray(state)

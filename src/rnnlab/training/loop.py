@@ -161,7 +161,7 @@ def _train_epoch(model, arrays, order, config, opt, params, grads, backup, epoch
             if not math.isfinite(loss):
                 np.copyto(params, backup)  # these parameters gave a non-finite loss: go back one step
             what = f"the loss became {loss}" if not math.isfinite(loss) else f"the gradient norm became {norm}"
-            clip_hint = "" if config.clip_norm else " or gradient clipping by norm (clip_norm=5)"
+            clip_hint = "" if config.clip_norm else " or gradient clipping by norm (clip_norm=5, --clip-norm 5)"
             raise TrainingDiverged(
                 f"training diverged at epoch {epoch}, step {step}: {what}. "
                 f"Try a lower learning rate (now {opt.lr:g}){clip_hint}. "
@@ -171,6 +171,7 @@ def _train_epoch(model, arrays, order, config, opt, params, grads, backup, epoch
             )
         if config.clip_value is not None:
             clip_grad_value_(grads, config.clip_value)
+            norm = None  # changed by the value clip: clip_grad_norm_ measures it again
         if config.clip_norm is not None:
             clip_grad_norm_(grads, config.clip_norm, norm)
         np.copyto(backup, params)
