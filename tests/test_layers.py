@@ -120,7 +120,7 @@ def test_bad_shapes_and_arguments_give_clear_errors(rng):
         layer.forward(np.zeros((5, 3)))
     with pytest.raises(ShapeError, match="at least one step"):
         layer.forward(np.zeros((2, 0, 3)))
-    with pytest.raises(ShapeError, match=r"initial state should have shape \(1, 2, 4\)"):
+    with pytest.raises(ShapeError, match=r"initial state h0 should have shape \(1, 2, 4\)"):
         layer.forward(np.zeros((2, 5, 3)), np.zeros((2, 4)))
     with pytest.raises(RnnlabError, match="before forward"):
         RNN(3, 4).backward(np.zeros((2, 5, 4)))
@@ -133,8 +133,9 @@ def test_bad_shapes_and_arguments_give_clear_errors(rng):
         RNN(3, 0)
     with pytest.raises(ConfigError, match="dtype"):
         RNN(3, 4, dtype=np.int32)
-    with pytest.raises(TypeError):
-        RNN(3, 4, "relu")  # keyword-only: num_layers will take this place, as in PyTorch
+    with pytest.raises(ConfigError, match="num_layers should be a positive integer"):
+        RNN(3, 4, "relu")  # the third positional argument is num_layers, as in PyTorch
+    assert RNN(3, 4, 2).num_layers == 2
     with pytest.raises(DataError, match=r"token ids should be in 0\.\.4"):
         Embedding(5, 2).forward(np.array([[1, 5]]))
     with pytest.raises(DataError, match="integer token ids"):

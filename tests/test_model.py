@@ -66,7 +66,7 @@ def test_bad_data_gives_clear_errors():
         model.fit(np.zeros((4, 3)), np.zeros((4, 3)), epochs=1, progress=False)
     with pytest.raises(ShapeError, match="targets should have the shape"):
         model.fit(np.zeros((4, 3), int), np.zeros((4, 2), int), epochs=1, progress=False)
-    with pytest.raises(ShapeError, match="state should have shape"):
+    with pytest.raises(ShapeError, match=r"initial state h0 should have shape \(1, 2, 4\)"):
         model.forward(np.zeros((2, 3), int), state=np.zeros((1, 3, 4)))
     with pytest.raises(ConfigError, match="unknown training option"):
         model.fit(np.zeros((4, 3), int), np.zeros((4, 3), int), epoch=1)

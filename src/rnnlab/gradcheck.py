@@ -129,7 +129,7 @@ def _pack(states: tuple):
     return states if len(states) > 1 else states[0]
 
 
-def check_layer(layer, x, state=None, *, rng=None, eps: float | None = None) -> GradcheckReport:
+def check_layer(layer, x, state=None, *, lengths=None, rng=None, eps: float | None = None) -> GradcheckReport:
     """Gradient-check every parameter of ``layer`` and its input (and initial state).
 
     layer: an rnnlab layer built with ``dtype=np.float64``.
@@ -137,6 +137,7 @@ def check_layer(layer, x, state=None, *, rng=None, eps: float | None = None) -> 
     state: initial state for a recurrent layer (an array, or a tuple of arrays), or None
         (then the analytic pass runs with no state, and the gradient with respect to the
         implicit zero state is checked).
+    lengths: (N,) sequence lengths for a recurrent layer, or None.
     rng: seed or Generator for the random upstream gradients.
 
     Returns a :class:`GradcheckReport` with one entry per parameter, plus ``"input"`` (if
@@ -148,8 +149,10 @@ def check_layer(layer, x, state=None, *, rng=None, eps: float | None = None) -> 
     rng = as_generator(rng)
     x = np.array(x)  # a private, contiguous copy we may perturb
 
+    extra = {} if lengths is None else {"lengths": lengths}
+
     def run(states):
-        res = layer.forward(x) if states is None else layer.forward(x, _pack(states))
+        res = layer.forward(x, **extra) if states is None else layer.forward(x, _pack(states), **extra)
         return (res[0], _as_tuple(res[1])) if isinstance(res, tuple) else (res, ())
 
     # 1. analytic gradients, through the code path the caller asked for
@@ -170,7 +173,7 @@ def check_layer(layer, x, state=None, *, rng=None, eps: float | None = None) -> 
     states = None
     if g_st:
         dst = _as_tuple(dstate)
-        states = given if given is not None else tuple(np.zeros_like(d) for d in dst)
+        states = given if given is not None else tuple(np.zeros(d.shape) for d in dst)
         for i, s in enumerate(states):
             key = "state" if len(states) == 1 else f"state[{i}]"
             arrays[key], analytic[key] = s, dst[i]

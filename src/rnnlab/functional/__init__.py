@@ -1,9 +1,8 @@
 """Pure NumPy operations with no state; the layers in :mod:`rnnlab.nn` hold parameters and call these.
 
-Forward/backward pairs follow cs231n's shape: ``rnn_forward`` returns ``(out, cache)`` and
-``rnn_backward`` takes ``(dout, cache)``. The lower-level recurrence kernels
-(``rnn_recurrence_`` and its backward) work in place on a state buffer, for the layers' fast
-paths. Losses return ``(loss, dscores)``.
+Losses return ``(loss, dscores)``. The recurrent kernels (``*_recurrence_`` and their
+backward) run one layer and one direction over a whole sequence, in place on buffers the
+layer allocates; see :mod:`rnnlab.functional.recurrent` for the layout.
 """
 
 from rnnlab.functional.activations import (
@@ -16,15 +15,20 @@ from rnnlab.functional.activations import (
     tanh_grad_from_output,
 )
 from rnnlab.functional.embedding import scatter_add_rows
+from rnnlab.functional.gru import gru_recurrence_, gru_recurrence_backward
 from rnnlab.functional.losses import cross_entropy_per_step, softmax_cross_entropy, softmax_cross_entropy_cm
-from rnnlab.functional.recurrent import rnn_backward, rnn_forward, rnn_recurrence_, rnn_recurrence_backward
+from rnnlab.functional.lstm import lstm_recurrence_, lstm_recurrence_backward
+from rnnlab.functional.recurrent import Packing, rnn_recurrence_, rnn_recurrence_backward
 
 __all__ = [
+    "Packing",
     "cross_entropy_per_step",
+    "gru_recurrence_",
+    "gru_recurrence_backward",
     "log_softmax",
+    "lstm_recurrence_",
+    "lstm_recurrence_backward",
     "relu",
-    "rnn_backward",
-    "rnn_forward",
     "rnn_recurrence_",
     "rnn_recurrence_backward",
     "scatter_add_rows",

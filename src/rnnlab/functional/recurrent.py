@@ -1,47 +1,134 @@
-"""Recurrent sequence operations: one layer, one direction, the whole sequence.
+"""Recurrent kernels: the time loops of the Elman RNN, LSTM and GRU, and what they share.
 
-Dimension letters: sequence length T, minibatch N, input size D, hidden size H.
-These work **time-major** (x of shape (T, N, D)): every per-step slice is then a
-contiguous (N, H) block, and the "previous hidden state" of all steps is one contiguous
-array. The layers in :mod:`rnnlab.nn` present a batch-first API on top.
+Dimension letters: sequence length T, minibatch N, input size D, hidden size H, gates G
+(1 for RNN, 4 for LSTM, 3 for GRU). Everything here is **time-major** ((T, N, ...)): every
+per-step slice is a contiguous block, and the previous hidden state of all steps is one
+contiguous array. The layers in :mod:`rnnlab.nn` present a batch-first API on top.
 
-Each cell is split in two, because the input projection does not depend on the
+A recurrent layer is split in two, because the input projection does not depend on the
 recurrence:
 
-1. the input projection of all steps at once, ``x W_ih^T + b``: one (T*N, D) @ (D, H)
-   product (or, for token inputs, a gather from the table ``E W_ih^T + b``);
-2. the recurrence over a state buffer: per step only the (N, H) @ (H, H) product and the
-   elementwise work, into buffers allocated once per call (never per step);
-3. in the backward pass, the weight gradients are single products over all steps, after
-   the time loop.
+1. the input projection of all steps at once, ``x W_ih^T + b`` (one (T*N, D) @ (D, G*H)
+   product, or a gather from a table for token inputs), computed by the layer;
+2. a kernel in this package that runs the recurrence over buffers allocated once per call:
+   per step only the (N, H) @ (H, G*H) product and elementwise work;
+3. its backward, which precomputes every factor that does not depend on the recurrence for
+   all steps at once, keeps only a few operations per step, and returns the gradients of the
+   pre-activations from which the layer forms the weight gradients as single products.
+
+**Variable lengths.** Batches are sorted by decreasing length (:class:`Packing`), as in
+PyTorch's packed sequences, so that the sequences still running at step t are the first
+``batch_sizes[t]`` rows: a kernel works on the prefix ``[:n]`` of each step and never
+touches padding. Buffers are zero-initialised for ragged batches, so outputs past a
+sequence's end are zero and padding receives zero gradient; a sequence's final state stays
+in the state buffer at its own last step.
 
 The state buffer ``hbuf`` has shape (T + 1, N, H): ``hbuf[0]`` is the initial state and
 ``hbuf[t + 1]`` the state after step t, so ``hbuf[1:]`` are the outputs and ``hbuf[:-1]``
-the previous states of every step, both contiguous.
+the previous states of all steps.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from rnnlab.errors import ShapeError
+
 NONLINEARITIES = ("tanh", "relu")
 
 
-def rnn_recurrence_(hbuf: np.ndarray, weight_hh: np.ndarray, nonlinearity: str = "tanh") -> np.ndarray:
+def sigmoid_(a: np.ndarray) -> np.ndarray:
+    """In-place logistic function ``1 / (1 + exp(-a))``.
+
+    For very negative entries ``exp`` overflows to inf and the result is the exact limit 0;
+    callers silence the overflow warning (``np.errstate(over="ignore")``).
+    """
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    a += 1.0
+    np.reciprocal(a, out=a)
+    return a
+
+
+class Packing:
+    """The layout of a batch of sequences of different lengths, sorted by decreasing length.
+
+    lengths: (N,) integers in 1..T, in the caller's order. Attributes:
+
+    - ``order`` (N,): the caller's row of each sorted row; ``inverse`` undoes it;
+    - ``lengths`` (N,): the sorted lengths;
+    - ``batch_sizes``: list of T ints, how many sequences are still running at each step;
+    - ``pad`` (T, N) bool, sorted order: True at padding positions.
+    """
+
+    def __init__(self, lengths: np.ndarray, T: int):
+        self.order = np.argsort(-lengths, kind="stable")
+        self.inverse = np.argsort(self.order, kind="stable")
+        self.lengths = lengths[self.order]
+        steps = np.arange(T)
+        self.pad = steps[:, None] >= self.lengths[None, :]  # (T, N)
+        self.batch_sizes = (~self.pad).sum(axis=1).tolist()
+        cols = np.arange(len(lengths))
+        # reversing each sequence within its own length (padding stays in place)
+        rev_t = np.where(self.pad, steps[:, None], self.lengths[None, :] - 1 - steps[:, None])
+        self._rev = (rev_t, np.broadcast_to(cols, rev_t.shape))
+        self._last = (self.lengths, cols)
+
+    @staticmethod
+    def from_lengths(lengths, N: int, T: int) -> Packing | None:
+        """Validate user ``lengths`` (None, or (N,) integers in 1..T); None when all equal T."""
+        if lengths is None:
+            return None
+        lengths = np.asarray(lengths)
+        if lengths.shape != (N,):
+            raise ShapeError(f"lengths should have shape ({N},), one length per sequence, got {lengths.shape}")
+        if lengths.dtype.kind not in "iu":
+            raise ShapeError(f"lengths should be integers, got dtype {lengths.dtype}")
+        if N and (lengths.min() < 1 or lengths.max() > T):
+            raise ShapeError(
+                f"lengths should be between 1 and the padded length T = {T}, got values from "
+                f"{lengths.min()} to {lengths.max()}"
+            )
+        if (lengths == T).all():
+            return None
+        return Packing(lengths.astype(np.int64), T)
+
+    def reverse(self, a: np.ndarray) -> np.ndarray:
+        """Reverse each sequence of a (T, N, ...) array within its own length (a copy)."""
+        return a[self._rev]
+
+    def last(self, hbuf: np.ndarray) -> np.ndarray:
+        """The state after each sequence's own last step: hbuf (T + 1, N, H) -> (N, H)."""
+        return hbuf[self._last]
+
+
+def reverse_time(a: np.ndarray, packing: Packing | None) -> np.ndarray:
+    """Reverse a (T, N, ...) array in time, within each sequence's length when ragged."""
+    return a[::-1] if packing is None else packing.reverse(a)
+
+
+def _sizes(batch_sizes, T: int, N: int) -> list[int]:
+    return [N] * T if batch_sizes is None else batch_sizes
+
+
+# -- Elman RNN ------------------------------------------------------------------------------
+def rnn_recurrence_(hbuf: np.ndarray, weight_hh: np.ndarray, nonlinearity: str = "tanh", batch_sizes=None):
     """Run the Elman recurrence in place: ``h_t = act(p_t + h_{t-1} W_hh^T)``.
 
     hbuf: (T + 1, N, H); on entry ``hbuf[0]`` holds the initial state and ``hbuf[1:]`` the
-    input projections p_t (biases included); on return ``hbuf[1:]`` holds the hidden states.
-    weight_hh: (H, H). Returns ``hbuf[1:]``, shape (T, N, H).
+    input projections p_t (biases included, zero at padding); on return ``hbuf[1:]`` holds
+    the hidden states. weight_hh: (H, H). batch_sizes: see :class:`Packing`, or None.
+    Returns ``hbuf[1:]``, shape (T, N, H).
     """
-    T = hbuf.shape[0] - 1
+    T, N = hbuf.shape[0] - 1, hbuf.shape[1]
     whh_t = weight_hh.T
     rec = np.empty(hbuf.shape[1:], hbuf.dtype)
     relu = nonlinearity == "relu"
-    for t in range(T):
-        np.matmul(hbuf[t], whh_t, out=rec)
-        h = hbuf[t + 1]
-        np.add(h, rec, out=h)
+    for t, n in enumerate(_sizes(batch_sizes, T, N)):
+        r = rec[:n]
+        np.matmul(hbuf[t, :n], whh_t, out=r)
+        h = hbuf[t + 1, :n]
+        h += r
         if relu:
             np.maximum(h, 0.0, out=h)
         else:
@@ -49,80 +136,42 @@ def rnn_recurrence_(hbuf: np.ndarray, weight_hh: np.ndarray, nonlinearity: str =
     return hbuf[1:]
 
 
-def rnn_recurrence_backward(dhs, dh_n, hbuf: np.ndarray, weight_hh: np.ndarray, nonlinearity: str = "tanh"):
+def _start_rows(dh, dstate, n_next: int, n: int) -> None:
+    """Rows [n_next:n] end at this step: their state gradient starts from dstate (or zero)."""
+    if n > n_next:
+        if dstate is None:
+            dh[n_next:n] = 0.0
+        else:
+            dh[n_next:n] = dstate[n_next:n]
+
+
+def rnn_recurrence_backward(dhs, dh_n, hbuf, weight_hh, nonlinearity="tanh", batch_sizes=None):
     """Backpropagation through time for :func:`rnn_recurrence_`.
 
     dhs: (T, N, H) gradient with respect to the outputs ``hbuf[1:]``, or None.
-    dh_n: (N, H) gradient with respect to the final state, or None (when the final state is
-        also the last output, the two gradients add up).
-    hbuf: the buffer :func:`rnn_recurrence_` filled; weight_hh: (H, H).
+    dh_n: (N, H) gradient with respect to each sequence's final state, or None.
 
     Returns ``(da, dh0, dweight_hh)``: da (T, N, H) the gradient at every pre-activation
-    (which is also the gradient of the input projections), dh0 (N, H), dweight_hh (H, H).
+    (also the gradient of the input projections), dh0 (N, H), dweight_hh (H, H).
     """
     T, N, H = hbuf.shape[0] - 1, hbuf.shape[1], hbuf.shape[2]
+    sizes = _sizes(batch_sizes, T, N)
     hs = hbuf[1:]
-    # derivative of the activation at every step, from the stored outputs, all at once
+    # the activation's derivative at every step, from the stored outputs, all at once
     if nonlinearity == "relu":
         deriv = hs > 0
     else:
         deriv = np.multiply(hs, hs)
         np.subtract(1.0, deriv, out=deriv)  # 1 - h_t**2 (not 1 - tanh(h_t)**2: the notebook's bug)
-    da = np.empty((T, N, H), hbuf.dtype)
-    if dhs is not None:
-        dh = np.array(dhs[T - 1], dtype=hbuf.dtype)
-        if dh_n is not None:
-            dh += dh_n
-    elif dh_n is not None:
-        dh = np.array(dh_n, dtype=hbuf.dtype)
-    else:
-        dh = np.zeros((N, H), hbuf.dtype)
+    da = np.empty((T, N, H), hbuf.dtype) if batch_sizes is None else np.zeros((T, N, H), hbuf.dtype)
+    dh = np.empty((N, H), hbuf.dtype)
     for t in range(T - 1, -1, -1):
-        np.multiply(dh, deriv[t], out=da[t])
-        np.matmul(da[t], weight_hh, out=dh)  # now the gradient reaching h_{t-1}
-        if t > 0 and dhs is not None:
-            dh += dhs[t - 1]
+        n = sizes[t]
+        _start_rows(dh, dh_n, sizes[t + 1] if t + 1 < T else 0, n)
+        dhn = dh[:n]
+        if dhs is not None:
+            dhn += dhs[t, :n]
+        np.multiply(dhn, deriv[t, :n], out=da[t, :n])
+        np.matmul(da[t, :n], weight_hh, out=dhn)  # now the gradient reaching h_{t-1}
     dweight_hh = da.reshape(T * N, H).T @ hbuf[:-1].reshape(T * N, H)  # pairs da_t with h_{t-1}
     return da, dh, dweight_hh
-
-
-def rnn_forward(x, h0, weight_ih, weight_hh, bias=None, nonlinearity="tanh"):
-    """Elman RNN over a whole sequence: ``h_t = act(x_t W_ih^T + b + h_{t-1} W_hh^T)``.
-
-    x: (T, N, D) inputs, time-major; h0: (N, H) initial state or None (zeros).
-    weight_ih: (H, D); weight_hh: (H, H).
-    bias: (H,) the sum ``b_ih + b_hh`` (only the sum matters for an Elman cell), or None.
-    nonlinearity: "tanh" or "relu".
-
-    Returns ``(hs, cache)``: hs (T, N, H) the hidden state after every step (hs[-1] is the
-    final state).
-    """
-    T, N, D = x.shape
-    H = weight_hh.shape[0]
-    hbuf = np.empty((T + 1, N, H), weight_hh.dtype)
-    hbuf[0] = 0.0 if h0 is None else h0
-    np.matmul(x.reshape(T * N, D), weight_ih.T, out=hbuf[1:].reshape(T * N, H))
-    if bias is not None:
-        hbuf[1:] += bias
-    hs = rnn_recurrence_(hbuf, weight_hh, nonlinearity)
-    return hs, (x, hbuf, weight_ih, weight_hh, nonlinearity)
-
-
-def rnn_backward(dhs, dh_n, cache):
-    """Backpropagation through time for :func:`rnn_forward`.
-
-    dhs: (T, N, H) gradient with respect to every output, or None; dh_n: (N, H) gradient
-    with respect to the final state, or None.
-
-    Returns ``(dx, dh0, dweight_ih, dweight_hh, dbias)`` with shapes (T, N, D), (N, H),
-    (H, D), (H, H) and (H,). ``dbias`` is the gradient of both ``b_ih`` and ``b_hh``.
-    """
-    x, hbuf, weight_ih, weight_hh, nonlinearity = cache
-    T, N, D = x.shape
-    H = weight_hh.shape[0]
-    da, dh0, dweight_hh = rnn_recurrence_backward(dhs, dh_n, hbuf, weight_hh, nonlinearity)
-    da2 = da.reshape(T * N, H)
-    dweight_ih = da2.T @ x.reshape(T * N, D)
-    dbias = da2.sum(axis=0)
-    dx = (da2 @ weight_ih).reshape(T, N, D)
-    return dx, dh0, dweight_ih, dweight_hh, dbias

@@ -1,4 +1,4 @@
-"""NextTokenModel: Embedding -> RNN -> Linear, predicting the next token at every step.
+"""NextTokenModel: Embedding -> RNN / LSTM / GRU -> Linear, predicting the next token at every step.
 
 Dimension letters: N sequences, T steps, V vocabulary size, E embedding size, H hidden size.
 
@@ -16,18 +16,22 @@ from rnnlab.functional.activations import softmax
 from rnnlab.functional.losses import softmax_cross_entropy_cm
 from rnnlab.models.base import Model
 from rnnlab.nn.init import as_generator
-from rnnlab.nn.layers import RNN, Embedding, Linear
+from rnnlab.nn.layers import Embedding, Linear
 from rnnlab.nn.module import resolve_dtype
+from rnnlab.nn.recurrent import CELL_TYPES
 
 
 class NextTokenModel(Model):
-    """A next-token predictor: ``scores[n, t] = Linear(RNN(Embedding(ids))[n, t])``.
+    """A next-token predictor: ``scores[n, t] = Linear(Recurrent(Embedding(ids))[n, t])``.
 
     vocab: a :class:`~rnnlab.data.Vocab` or a list of tokens (V of them).
-    embedding_dim: E; hidden_size: H; nonlinearity: "tanh" or "relu";
-    dtype: float32 (default) or float64; rng: seed or Generator for the initial weights.
+    cell: "rnn", "lstm" or "gru"; embedding_dim: E; hidden_size: H; num_layers: stacked
+    recurrent layers; dropout: between stacked layers, in training only; nonlinearity:
+    "tanh" or "relu" (cell="rnn" only); dtype: float32 (default) or float64; rng: seed or
+    Generator for the initial weights and the dropout masks.
 
-    Children (PyTorch names): ``embedding`` (V, E), ``rnn`` (E -> H), ``fc`` (H -> V).
+    Children (PyTorch names): ``embedding`` (V, E), ``rnn`` (the recurrent layer, E -> H,
+    whatever the cell), ``fc`` (H -> V).
 
     Example::
 
@@ -44,8 +48,11 @@ class NextTokenModel(Model):
         self,
         vocab,
         *,
+        cell: str = "rnn",
         embedding_dim: int = 32,
         hidden_size: int = 50,
+        num_layers: int = 1,
+        dropout: float = 0.0,
         nonlinearity: str = "tanh",
         dtype=np.float32,
         rng=None,
@@ -55,8 +62,16 @@ class NextTokenModel(Model):
         V = len(self.vocab)
         dt = resolve_dtype(dtype)
         g = as_generator(rng)
+        if cell not in CELL_TYPES:
+            raise ConfigError(f"cell should be one of {', '.join(CELL_TYPES)}, got {cell!r}")
+        extra = {}
+        if cell == "rnn":
+            extra["nonlinearity"] = nonlinearity
+        elif nonlinearity != "tanh":
+            raise ConfigError(f"nonlinearity applies to cell='rnn' only; {cell} has its own gates")
         self.embedding = Embedding(V, embedding_dim, dtype=dt, rng=g)
-        self.rnn = RNN(embedding_dim, hidden_size, nonlinearity=nonlinearity, batch_first=False, dtype=dt, rng=g)
+        self.rnn = CELL_TYPES[cell](embedding_dim, hidden_size, num_layers, dropout=dropout, batch_first=False,
+                                    dtype=dt, rng=g, **extra)
         self.fc = Linear(hidden_size, V, dtype=dt, rng=g)
         self._cols = np.arange(0)
         self._last = None
@@ -64,11 +79,25 @@ class NextTokenModel(Model):
     def get_config(self) -> dict:
         return {
             "vocab": self.vocab.tokens,
+            "cell": self.rnn.cell,
             "embedding_dim": self.embedding.embedding_dim,
             "hidden_size": self.rnn.hidden_size,
-            "nonlinearity": self.rnn.nonlinearity,
+            "num_layers": self.rnn.num_layers,
+            "dropout": self.rnn.dropout,
+            "nonlinearity": getattr(self.rnn, "nonlinearity", "tanh"),
             "dtype": self.dtype.name,
         }
+
+    def describe(self) -> str:
+        """A one-line summary of the architecture, e.g. ``Embedding(26, 32) -> LSTM(32, 50) -> Linear(50, 26)``."""
+        r = self.rnn
+        inner = f"{r.input_size}, {r.hidden_size}"
+        if r.num_layers > 1:
+            inner += f", {r.num_layers} layers" + (f", dropout {r.dropout:g}" if r.dropout else "")
+        if r.cell == "rnn":
+            inner += f", {r.nonlinearity}"
+        return (f"Embedding({self.embedding.num_embeddings}, {self.embedding.embedding_dim}) -> "
+                f"{r.cell.upper()}({inner}) -> Linear({self.fc.in_features}, {self.fc.out_features})")
 
     def extra_repr(self) -> str:
         return f"vocab={len(self.vocab)}"
@@ -101,37 +130,34 @@ class NextTokenModel(Model):
             raise DataError("mask should hold booleans or non-negative finite weights")
         return ids, targets, mask
 
-    def _check_state(self, state, N: int):
-        if state is None:
-            return None
-        state = np.asarray(state)
-        if state.shape != (1, N, self.rnn.hidden_size):
-            raise ShapeError(f"state should have shape (1, {N}, {self.rnn.hidden_size}), got {state.shape}")
-        return state[0]
-
     # -- forward / backward -------------------------------------------------------------
     # Internally: time-major states (T, N, H) and class-major scores (V, T*N), the layouts
     # in which NumPy is fastest (docs/architecture.md); the public methods are batch-first.
-    def _scores_cm(self, ids: np.ndarray, h0=None):
-        """ids (N, T) -> scores (V, T*N) (column t*N + n is position (n, t)) and h_n (1, N, H)."""
+    def _scores_cm(self, ids: np.ndarray, states=None):
+        """ids (N, T) -> scores (V, T*N) (column t*N + n is position (n, t)) and the final states.
+
+        states: tuple of (L, N, H) arrays (h, and c for an LSTM) or None.
+        """
         T, N = ids.shape[1], ids.shape[0]
-        hs, h_n = self.rnn._forward_tokens(self.embedding, ids.T, h0)  # (T, N, H)
-        return self.fc._forward_cm(hs.reshape(T * N, -1)), h_n  # (V, T*N)
+        hs, finals = self.rnn._forward_tm(("tokens", self.embedding, ids.T), states, None)  # (T, N, H)
+        return self.fc._forward_cm(hs.reshape(T * N, -1)), finals  # (V, T*N)
 
     def _backward_cm(self, dscores_cm: np.ndarray, T: int, N: int) -> None:
         dhs = self.fc._backward_cm(dscores_cm)  # (T*N, H)
-        self.rnn._backward(dhs.reshape(T, N, -1), None)  # also fills embedding.grads
+        self.rnn._backward_tm(dhs.reshape(T, N, -1), None)  # also fills embedding.grads
 
     def forward(self, ids, state=None):
         """Scores for the next token after every step.
 
-        ids: (N, T) token ids; state: (1, N, H) initial hidden state or None (zeros).
-        Returns ``(scores, h_n)``: scores (N, T, V) unnormalised log-probabilities, h_n (1, N, H).
+        ids: (N, T) token ids; state: the recurrent layer's initial state, (L, N, H) (a pair of
+        them for an LSTM), or None (zeros).
+        Returns ``(scores, state)``: scores (N, T, V) unnormalised log-probabilities, and the
+        final state in the same form, ready to continue the sequences.
         """
         ids = self._check_ids(ids)
         N, T = ids.shape
-        scores_cm, h_n = self._scores_cm(ids, self._check_state(state, N))
-        return scores_cm.reshape(-1, T, N).transpose(2, 1, 0).copy(), h_n
+        scores_cm, finals = self._scores_cm(ids, self.rnn._check_state(state, N))
+        return scores_cm.reshape(-1, T, N).transpose(2, 1, 0).copy(), self.rnn._pack_state(finals)
 
     def loss(self, ids, targets, mask=None) -> float:
         """Mean cross-entropy (nats) over unmasked steps; keeps what :meth:`backward` needs.
@@ -172,16 +198,22 @@ class NextTokenModel(Model):
 
     # -- evaluation / prediction -----------------------------------------------------------
     def predict_proba(self, ids, state=None, batch_size: int = 1024) -> np.ndarray:
-        """Next-token probabilities after every step: ids (N, T) -> (N, T, V), rows summing to 1."""
+        """Next-token probabilities after every step: ids (N, T) -> (N, T, V), rows summing to 1.
+
+        Runs in evaluation mode (no dropout) whatever the model's mode.
+        """
         ids = self._check_ids(ids)
-        h0 = self._check_state(state, ids.shape[0])
+        states = self.rnn._check_state(state, ids.shape[0])
+        was_training = self.training
+        self.eval()
         out = []
         for start in range(0, ids.shape[0], batch_size):
             sl = slice(start, start + batch_size)
             chunk = ids[sl]
-            scores_cm, _ = self._scores_cm(chunk, None if h0 is None else h0[sl])
+            scores_cm, _ = self._scores_cm(chunk, None if states is None else tuple(s[:, sl] for s in states))
             probs = softmax(scores_cm, axis=0)  # (V, T*n)
             out.append(probs.reshape(-1, chunk.shape[1], chunk.shape[0]).transpose(2, 1, 0))
+        self.train(was_training)
         return np.concatenate(out, axis=0)
 
     def evaluate(self, ids, targets, mask=None, batch_size: int = 1024) -> dict:

@@ -50,6 +50,7 @@ class Module:
         self.grads: dict[str, np.ndarray] = {}
         self.training = True
         self._flat: tuple[np.ndarray, np.ndarray] | None = None
+        self._dtype: np.dtype | None = None
 
     def __setattr__(self, name: str, value) -> None:
         if isinstance(value, Module):
@@ -63,6 +64,7 @@ class Module:
         self.params[name] = array
         self.grads[name] = np.zeros_like(array)
         self._flat = None
+        self._dtype = array.dtype
 
     def children(self) -> Iterator[tuple[str, Module]]:
         """The direct child modules, as (attribute name, module), in registration order."""
@@ -81,10 +83,14 @@ class Module:
 
     @property
     def dtype(self) -> np.dtype:
-        """The floating-point dtype of the parameters."""
-        for _, p, _ in self.named_parameters():
-            return p.dtype
-        return np.dtype(np.float32)
+        """The floating-point dtype of the parameters (fixed when the module is built)."""
+        if self._dtype is None:
+            for _, p, _ in self.named_parameters():
+                self._dtype = p.dtype
+                break
+            else:
+                return np.dtype(np.float32)
+        return self._dtype
 
     def zero_grad(self) -> None:
         """Set every gradient of this module and its children to zero."""

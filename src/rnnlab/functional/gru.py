@@ -1,0 +1,98 @@
+"""The GRU recurrence and its backward pass (see rnnlab.functional.recurrent for the layout).
+
+Gate order **(r, z, n)**, as PyTorch, with the reset gate applied *after* the recurrent
+product (PyTorch's GRU, ONNX's ``linear_before_reset=1``)::
+
+    r = sigmoid(x W_ir + b_ir + h W_hr + b_hr)
+    z = sigmoid(x W_iz + b_iz + h W_hz + b_hz)
+    n = tanh(x W_in + b_in + r * (h W_hn + b_hn))
+    h_t = (1 - z) * n + z * h_{t-1}
+
+Because b_hn sits inside ``r * (...)`` it cannot be folded into the input projection; the
+other five biases can.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnlab.functional.recurrent import _sizes, _start_rows, sigmoid_
+
+
+def gru_recurrence_(gates, hbuf, rec_n, weight_hh, bias_hn=None, batch_sizes=None):
+    """Run the GRU recurrence in place.
+
+    gates: (T, N, 3H) input projections (r, z, n) with b_ir + b_hr, b_iz + b_hz and b_in
+        folded in; overwritten with the activations r, z, n.
+    hbuf: (T + 1, N, H); ``hbuf[0]`` holds the initial state; the rest is filled.
+    rec_n: (T, N, H), filled with ``h_{t-1} W_hn^T + b_hn`` (kept for the backward pass).
+    weight_hh: (3H, H); bias_hn: (H,) or None.
+    """
+    T, N, G = gates.shape
+    H = G // 3
+    whh_t = weight_hh.T
+    rec = np.empty((N, G), gates.dtype)
+    tmp = np.empty((N, H), gates.dtype)
+    for t, n in enumerate(_sizes(batch_sizes, T, N)):
+        a = gates[t, :n]
+        r_all = rec[:n]
+        np.matmul(hbuf[t, :n], whh_t, out=r_all)
+        rz = a[:, : 2 * H]
+        rz += r_all[:, : 2 * H]
+        sigmoid_(rz)
+        rn = rec_n[t, :n]
+        if bias_hn is None:
+            rn[...] = r_all[:, 2 * H :]
+        else:
+            np.add(r_all[:, 2 * H :], bias_hn, out=rn)
+        nn = a[:, 2 * H :]
+        np.multiply(a[:, :H], rn, out=tmp[:n])  # r * (h W_hn + b_hn)
+        nn += tmp[:n]
+        np.tanh(nn, out=nn)
+        h = hbuf[t + 1, :n]
+        np.subtract(hbuf[t, :n], nn, out=h)  # h_t = n + z * (h_{t-1} - n)
+        h *= a[:, H : 2 * H]
+        h += nn
+
+
+def gru_recurrence_backward(dhs, dh_n, gates, hbuf, rec_n, weight_hh, batch_sizes=None):
+    """Backpropagation through time for :func:`gru_recurrence_`.
+
+    dhs: (T, N, H) gradient with respect to the outputs, or None; dh_n: (N, H) gradient with
+    respect to each sequence's final state, or None.
+
+    Returns ``(dgates, drec, dh0, dweight_hh)``: dgates (T, N, 3H) the gradient of the input
+    projections (r, z, n pre-activations), drec (T, N, 3H) that of the recurrent products
+    ``h W_hh^T + b_hh`` (equal to dgates for r and z), dh0 (N, H), dweight_hh (3H, H).
+    """
+    T, N, G = gates.shape
+    H = G // 3
+    sizes = _sizes(batch_sizes, T, N)
+    dtype = gates.dtype
+    r, z, nn = gates[..., :H], gates[..., H : 2 * H], gates[..., 2 * H :]
+    # every factor that does not depend on the recurrence, for all steps at once
+    q_n = (1.0 - z) * (1.0 - nn * nn)  # d h / d a_n
+    q_z = (hbuf[:-1] - nn) * z * (1.0 - z)  # d h / d a_z
+    q_r = rec_n * r * (1.0 - r)  # d a_n / d a_r
+    alloc = np.empty if batch_sizes is None else np.zeros
+    dgates = alloc((T, N, G), dtype)
+    drec = alloc((T, N, G), dtype)
+    dh = np.empty((N, H), dtype)
+    tmp = np.empty((N, H), dtype)
+    for t in range(T - 1, -1, -1):
+        n = sizes[t]
+        _start_rows(dh, dh_n, sizes[t + 1] if t + 1 < T else 0, n)
+        dhn = dh[:n]
+        if dhs is not None:
+            dhn += dhs[t, :n]
+        dan = dgates[t, :n, 2 * H :]
+        np.multiply(dhn, q_n[t, :n], out=dan)
+        np.multiply(dhn, q_z[t, :n], out=drec[t, :n, H : 2 * H])
+        np.multiply(dan, q_r[t, :n], out=drec[t, :n, :H])
+        np.multiply(dan, r[t, :n], out=drec[t, :n, 2 * H :])
+        np.multiply(dhn, z[t, :n], out=tmp[:n])
+        np.matmul(drec[t, :n], weight_hh, out=dhn)
+        dhn += tmp[:n]  # the gradient reaching h_{t-1}
+    dgates[..., : 2 * H] = drec[..., : 2 * H]
+    dweight_hh = drec.reshape(T * N, G).T @ hbuf[:-1].reshape(T * N, H)
+    return dgates, drec, dh, dweight_hh

@@ -1,0 +1,147 @@
+"""Gradient checks and behaviour of the recurrent layers: every cell, stacked, bidirectional, ragged."""
+
+import numpy as np
+import pytest
+
+from rnnlab import ConfigError, DataError, ShapeError
+from rnnlab.gradcheck import check_layer
+from rnnlab.nn import GRU, LSTM, RNN
+
+F64 = np.float64
+CELLS = {
+    "rnn-tanh": lambda *a, **k: RNN(*a, nonlinearity="tanh", **k),
+    "rnn-relu": lambda *a, **k: RNN(*a, nonlinearity="relu", **k),
+    "lstm": LSTM,
+    "gru": GRU,
+}
+
+
+def as_tuple(state):
+    return state if isinstance(state, tuple) else (state,)
+
+
+def random_state(layer, N, rng):
+    shape = layer.state_shape(N)
+    parts = tuple(rng.standard_normal(shape) for _ in range(layer.n_states))
+    return parts if layer.n_states == 2 else parts[0]
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("num_layers", [1, 2])
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("ragged", [False, True])
+@pytest.mark.parametrize("with_state", [False, True])
+def test_gradients(rng, cell, num_layers, bidirectional, ragged, with_state):
+    N, T, D, H = 3, 5, 2, 3
+    layer = CELLS[cell](D, H, num_layers, bidirectional=bidirectional, dtype=F64, rng=rng)
+    x = rng.standard_normal((N, T, D))
+    lengths = np.array([5, 2, 4]) if ragged else None
+    state = random_state(layer, N, rng) if with_state else None
+    report = check_layer(layer, x, state, lengths=lengths, rng=rng)
+    assert set(layer.params) <= set(report) and "input" in report
+    assert report.max_error < 1e-6, str(report)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_padding_semantics(rng, cell):
+    """Outputs past a sequence's end are zero, final states come from its own last step,
+    padding gets zero gradient, and a padded sequence equals the same sequence alone."""
+    N, T, D, H = 3, 6, 2, 4
+    layer = CELLS[cell](D, H, 2, bidirectional=True, dtype=F64, rng=rng)
+    x = rng.standard_normal((N, T, D))
+    lengths = np.array([3, 6, 1])
+    out, state = layer.forward(x, lengths=lengths)
+    for i, L in enumerate(lengths):
+        assert np.all(out[i, L:] == 0)
+        alone, alone_state = layer.forward(x[i : i + 1, :L])
+        np.testing.assert_allclose(out[i : i + 1, :L], alone, rtol=1e-12, atol=1e-14)
+        for a, b in zip(as_tuple(state), as_tuple(alone_state), strict=True):
+            np.testing.assert_allclose(a[:, i : i + 1], b, rtol=1e-12, atol=1e-14)
+    layer.forward(x, lengths=lengths)
+    dx, _ = layer.backward(rng.standard_normal(out.shape))
+    for i, L in enumerate(lengths):
+        assert np.all(dx[i, L:] == 0)
+    # whatever the padding holds (even NaN) changes nothing
+    x_nan = x.copy()
+    x_nan[2, 1:] = np.nan
+    out2, _ = layer.forward(x_nan, lengths=lengths)
+    np.testing.assert_array_equal(out2, layer.forward(x, lengths=lengths)[0])
+
+
+def test_dropout_is_training_only_reproducible_and_gradient_checked(rng):
+    x = rng.standard_normal((4, 5, 3))
+    a = LSTM(3, 6, 3, dropout=0.5, dtype=F64, rng=1)
+    b = LSTM(3, 6, 3, dropout=0.5, dtype=F64, rng=1)
+    ref = LSTM(3, 6, 3, dropout=0.0, dtype=F64, rng=1)
+    out_a, _ = a.forward(x)
+    out_b, _ = b.forward(x)
+    np.testing.assert_array_equal(out_a, out_b)  # same generator, same masks
+    assert not np.allclose(out_a, ref.forward(x)[0])
+    a.eval()
+    np.testing.assert_array_equal(a.forward(x)[0], ref.forward(x)[0])  # no dropout in eval mode
+    a.train()
+    # with the mask held fixed (the generator reset before every forward), gradients check out
+    state = a.rng.bit_generator.state
+    original = a.forward
+
+    def fixed_mask_forward(*args, **kwargs):
+        a.rng.bit_generator.state = state
+        return original(*args, **kwargs)
+
+    a.forward = fixed_mask_forward
+    report = check_layer(a, x, rng=rng)
+    assert report.max_error < 1e-6, str(report)
+
+
+def test_dropout_on_one_layer_warns():
+    with pytest.warns(UserWarning, match="no effect"):
+        GRU(2, 3, 1, dropout=0.2)
+
+
+def test_parameter_names_and_shapes_follow_pytorch():
+    lstm = LSTM(3, 5, 2, bidirectional=True)
+    shapes = {k: v.shape for k, v in lstm.params.items()}
+    assert list(shapes)[:4] == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
+    assert shapes["weight_ih_l0_reverse"] == (20, 3)
+    assert shapes["weight_ih_l1"] == (20, 10) and shapes["weight_hh_l1_reverse"] == (20, 5)
+    assert GRU(4, 6).params["weight_hh_l0"].shape == (18, 6)
+    assert len(RNN(2, 3, 3, bias=False).params) == 6
+
+
+def test_lengths_and_states_are_checked(rng):
+    layer = LSTM(2, 3)
+    x = rng.standard_normal((2, 4, 2))
+    with pytest.raises(ShapeError, match=r"lengths should be between 1 and the padded length T = 4"):
+        layer.forward(x, lengths=[0, 4])
+    with pytest.raises(ShapeError, match=r"lengths should be between 1 and the padded length T = 4"):
+        layer.forward(x, lengths=[5, 4])
+    with pytest.raises(ShapeError, match=r"lengths should have shape \(2,\)"):
+        layer.forward(x, lengths=[4, 4, 4])
+    with pytest.raises(ShapeError, match="lengths should be integers"):
+        layer.forward(x, lengths=[4.0, 2.0])
+    with pytest.raises(ShapeError, match=r"pair \(h0, c0\)"):
+        layer.forward(x, np.zeros((1, 2, 3)))
+    with pytest.raises(ShapeError, match=r"c0 should have shape \(1, 2, 3\)"):
+        layer.forward(x, (np.zeros((1, 2, 3)), np.zeros((2, 2, 3))))
+    with pytest.raises(ShapeError, match="not a tuple"):
+        GRU(2, 3).forward(x, (np.zeros((1, 2, 3)),))
+    x[0, 1, 0] = np.nan
+    with pytest.raises(DataError, match="NaN or infinite"):
+        layer.forward(x)
+    with pytest.raises(ConfigError, match="dropout"):
+        LSTM(2, 3, 2, dropout=1.0)
+    with pytest.raises(ConfigError, match="num_layers"):
+        GRU(2, 3, 0)
+
+
+def test_state_gradient_only(rng):
+    layer = GRU(2, 3, 2, dtype=F64, rng=rng)
+    x = rng.standard_normal((2, 4, 2))
+    layer.forward(x)
+    dx, dh0 = layer.backward(None, rng.standard_normal((2, 2, 3)))
+    assert dx.shape == x.shape and dh0.shape == (2, 2, 3) and np.abs(dx).sum() > 0
+
+
+def test_repr():
+    expected = "LSTM(3, 4, num_layers=2, dropout=0.1, bidirectional=True)"
+    assert repr(LSTM(3, 4, 2, bidirectional=True, dropout=0.1)) == expected
