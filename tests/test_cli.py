@@ -138,3 +138,27 @@ def test_every_command_has_help_with_an_example(capsys):
 
 def test_letters_vocab_saved_with_the_model(demo_run):
     assert load_model(demo_run / "model.npz").vocab == LETTERS
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_demo_with_gated_cells(tmp_path, capsys, cell):
+    assert main(["demo", "--cell", cell, "--num-layers", "2", "--dropout", "0.1", "--samples", "100",
+                 "--val-samples", "20", "--epochs", "2", "--hidden-size", "8", "--quiet", "--no-plot",
+                 "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"{cell.upper()}(32, 8, 2 layers, dropout 0.1)" in out
+    model = load_model(tmp_path / "model.npz")
+    assert model.rnn.cell == cell and model.rnn.num_layers == 2 and model.file_extra["cell"] == cell
+    assert main(["predict", str(tmp_path / "model.npz"), "abc"]) == 0
+
+
+def test_demo_rejects_relu_for_gated_cells(tmp_path, capsys):
+    assert main(["demo", "--cell", "gru", "--nonlinearity", "relu", "--out", str(tmp_path), "--quiet"]) == 2
+    assert "--nonlinearity applies to --cell rnn only" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_gradcheck_one_cell(capsys, cell):
+    assert main(["gradcheck", "--cell", cell]) == 0
+    out = capsys.readouterr().out
+    assert out.count(": pass") == 4 and "FAIL" not in out and "bidirectional=True" in out

@@ -21,8 +21,10 @@ def saved(tmp_path):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_round_trip_is_bit_identical(tmp_path, dtype):
-    model = NextTokenModel(list("xyz!"), hidden_size=5, nonlinearity="relu", dtype=dtype, rng=1)
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_round_trip_is_bit_identical(tmp_path, dtype, cell):
+    extra = {"nonlinearity": "relu"} if cell == "rnn" else {"num_layers": 2, "dropout": 0.25}
+    model = NextTokenModel(list("xyz!"), cell=cell, hidden_size=5, dtype=dtype, rng=1, **extra)
     path = model.save(tmp_path / "m.npz")
     loaded = NextTokenModel.load(path)
     assert loaded.get_config() == model.get_config() and loaded.vocab == model.vocab

@@ -7,10 +7,12 @@ from rnnlab.gradcheck import check_model
 
 
 @pytest.mark.parametrize("V", [6, 40])  # fused-table path and gather path
-@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
-def test_whole_model_gradients(rng, V, nonlinearity):
-    model = NextTokenModel([f"t{i}" for i in range(V)], embedding_dim=3, hidden_size=4,
-                           nonlinearity=nonlinearity, dtype=np.float64, rng=rng)
+@pytest.mark.parametrize(("cell", "nonlinearity", "num_layers"),
+                         [("rnn", "tanh", 1), ("rnn", "relu", 1), ("lstm", "tanh", 1), ("gru", "tanh", 1),
+                          ("lstm", "tanh", 2), ("gru", "tanh", 2)])
+def test_whole_model_gradients(rng, V, cell, nonlinearity, num_layers):
+    model = NextTokenModel([f"t{i}" for i in range(V)], cell=cell, embedding_dim=3, hidden_size=4,
+                           num_layers=num_layers, nonlinearity=nonlinearity, dtype=np.float64, rng=rng)
     ids, targets = rng.integers(0, V, (3, 4)), rng.integers(0, V, (3, 4))
     assert check_model(model, ids, targets).max_error < 1e-6
     assert check_model(model, ids, targets, rng.random((3, 4)) > 0.3).max_error < 1e-6
@@ -153,3 +155,46 @@ def test_fit_restores_the_mode_it_found():
     model.train()
     model.fit(x, y, epochs=1, progress=False)
     assert model.training and model.rnn.training
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_gated_models_learn_and_continue_from_their_state(rng, cell):
+    x, y = letter_task(400, rng=1)
+    model = NextTokenModel(LETTERS, cell=cell, hidden_size=24, num_layers=2, dropout=0.1, rng=2)
+    history = model.fit(x, y, epochs=6, lr=0.01, seed=3, progress=False)
+    assert history["train_loss"][-1] < history["train_loss"][0] - 0.5
+    assert model.training  # fit restores the mode it found; forward would apply dropout
+    model.eval()
+    ids = rng.integers(0, 26, (3, 6))
+    scores, state = model.forward(ids)
+    first, state1 = model.forward(ids[:, :2])
+    second, _ = model.forward(ids[:, 2:], state=state1)
+    np.testing.assert_allclose(np.concatenate([first, second], 1), scores, rtol=1e-4, atol=1e-5)
+    if cell == "lstm":
+        assert isinstance(state, tuple) and state[1].shape == (2, 3, 24)
+
+
+def test_model_dropout_gradients_with_a_fixed_mask(rng):
+    model = NextTokenModel(list("abcde"), cell="gru", embedding_dim=3, hidden_size=4, num_layers=2, dropout=0.4,
+                           dtype=np.float64, rng=rng)
+    ids, targets = rng.integers(0, 5, (3, 4)), rng.integers(0, 5, (3, 4))
+    state = model.rnn.rng.bit_generator.state
+    original = model._loss
+
+    def fixed(*args):
+        model.rnn.rng.bit_generator.state = state
+        return original(*args)
+
+    model._loss = fixed
+    model.train()
+    assert check_model(model, ids, targets).max_error < 1e-6
+
+
+def test_cell_options_are_checked():
+    with pytest.raises(ConfigError, match="cell should be one of rnn, lstm, gru"):
+        NextTokenModel(LETTERS, cell="transformer")
+    with pytest.raises(ConfigError, match="nonlinearity applies to cell='rnn' only"):
+        NextTokenModel(LETTERS, cell="lstm", nonlinearity="relu")
+    assert NextTokenModel(LETTERS, cell="gru", num_layers=2, rng=0).describe() == (
+        "Embedding(26, 32) -> GRU(32, 50, 2 layers) -> Linear(50, 26)"
+    )

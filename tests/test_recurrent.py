@@ -145,3 +145,45 @@ def test_state_gradient_only(rng):
 def test_repr():
     expected = "LSTM(3, 4, num_layers=2, dropout=0.1, bidirectional=True)"
     assert repr(LSTM(3, 4, 2, bidirectional=True, dropout=0.1)) == expected
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_skipping_the_input_gradient_changes_nothing_else(rng, cell):
+    layer = CELLS[cell](3, 4, 2, bidirectional=True, dtype=F64, rng=rng)
+    x, g = rng.standard_normal((2, 5, 3)), rng.standard_normal((2, 5, 8))
+    layer.forward(x, lengths=[5, 3])
+    dx, d0 = layer.backward(g)
+    full = {k: v.copy() for k, v in layer.grads.items()}
+    layer.zero_grad()
+    layer.forward(x, lengths=[5, 3])
+    none, d1 = layer.backward(g, input_grad=False)
+    assert none is None and dx.shape == x.shape
+    for k in full:
+        np.testing.assert_array_equal(layer.grads[k], full[k])
+    for a, b in zip(as_tuple(d0), as_tuple(d1), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("num_layers", [1, 3])
+def test_step_streams_the_same_numbers_as_forward(rng, cell, num_layers):
+    layer = CELLS[cell](3, 5, num_layers, dropout=0.3 if num_layers > 1 else 0.0, dtype=F64, rng=rng)
+    layer.eval()
+    x = rng.standard_normal((2, 6, 3))
+    state = random_state(layer, 2, rng)
+    out, final = layer.forward(x, state)
+    s = state
+    for t in range(6):
+        o, s = layer.step(x[:, t], s)
+        np.testing.assert_allclose(o, out[:, t], rtol=1e-12, atol=1e-14)
+    for a, b in zip(as_tuple(s), as_tuple(final), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    o, _ = layer.step(x[:, 0])  # no state: zeros, as forward
+    np.testing.assert_allclose(o, layer.forward(x[:, :1])[0][:, 0], rtol=1e-12, atol=1e-14)
+
+
+def test_step_checks_its_arguments(rng):
+    with pytest.raises(ConfigError, match="bidirectional"):
+        GRU(2, 3, bidirectional=True).step(np.zeros((1, 2)))
+    with pytest.raises(ShapeError, match=r"\(N, 2\)"):
+        LSTM(2, 3).step(np.zeros((1, 1, 2)))

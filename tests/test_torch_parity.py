@@ -101,10 +101,11 @@ def test_linear_and_embedding_match_torch(rng, dtype):
 
 
 class TorchNextToken(torch.nn.Module):
-    def __init__(self, V, E, H, nonlinearity, dtype):
+    def __init__(self, V, E, H, cell, num_layers, dtype):
         super().__init__()
         self.embedding = torch.nn.Embedding(V, E, dtype=dtype)
-        self.rnn = torch.nn.RNN(E, H, nonlinearity=nonlinearity, batch_first=True, dtype=dtype)
+        cls = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
+        self.rnn = cls(E, H, num_layers, batch_first=True, dtype=dtype)
         self.fc = torch.nn.Linear(H, V, dtype=dtype)
 
     def forward(self, ids):
@@ -114,11 +115,13 @@ class TorchNextToken(torch.nn.Module):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("V", [6, 150])  # the fused-table path (V <= N*T) and the gather path
 @pytest.mark.parametrize("masked", [False, True])
-def test_next_token_model_matches_torch(rng, dtype, V, masked):
+@pytest.mark.parametrize(("cell", "num_layers"), [("rnn", 1), ("lstm", 1), ("gru", 1), ("lstm", 2), ("gru", 3)])
+def test_next_token_model_matches_torch(rng, dtype, V, masked, cell, num_layers):
     N, T, E, H = 4, 5, 3, 6
     tokens = [f"t{i}" for i in range(V)]
-    model = NextTokenModel(tokens, embedding_dim=E, hidden_size=H, dtype=dtype, rng=rng)
-    ref = TorchNextToken(V, E, H, "tanh", TORCH_DTYPE(dtype))
+    model = NextTokenModel(tokens, cell=cell, num_layers=num_layers, embedding_dim=E, hidden_size=H, dtype=dtype,
+                           rng=rng)
+    ref = TorchNextToken(V, E, H, cell, num_layers, TORCH_DTYPE(dtype))
     copy_params(ref, model.state_dict(), dtype)
     ids = rng.integers(0, V, (N, T))
     targets = rng.integers(0, V, (N, T))

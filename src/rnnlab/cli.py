@@ -25,6 +25,7 @@ DEMO_EPILOG = """examples:
   rnnlab demo                         the notebook's task with its sizes (about 5 seconds)
   rnnlab demo --samples 10000         every (a0, a1) pair seen: close to the 0.652-nat floor
   rnnlab demo --variant fibonacci     every step after the first needs memory
+  rnnlab demo --variant fibonacci --cell lstm    a gated cell learns those memory steps
   rnnlab demo --optimizer sgd --lr 0.05 --clip-value 1 --weight-decay 0
 """
 
@@ -35,6 +36,7 @@ PREDICT_EPILOG = """examples:
 
 GRADCHECK_EPILOG = """examples:
   rnnlab gradcheck               every layer and the whole model, relative error per parameter
+  rnnlab gradcheck --cell lstm   one cell: 1 and 2 layers, one and two directions, ragged lengths
   rnnlab gradcheck --notebook    the notebook's backward pass: each of its four bugs, and all fixed
 """
 
@@ -85,6 +87,13 @@ def _positive_float(text: str) -> float:
     return _float(text, 0.0, strict=True)
 
 
+def _probability(text: str) -> float:
+    value = _float(text, 0.0, strict=False)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1), got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``rnnlab`` command (subcommands demo, predict, gradcheck)."""
     parser = argparse.ArgumentParser(
@@ -109,9 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seq-len", type=_positive_int, default=5, help="input letters per sequence")
     demo.add_argument("--variant", choices=("sum", "fibonacci"), default="sum",
                       help="sum: the notebook's rule (sum of all previous letters); fibonacci: previous two")
-    demo.add_argument("--hidden-size", type=_positive_int, default=50, help="RNN hidden units")
+    demo.add_argument("--cell", choices=("rnn", "lstm", "gru"), default="rnn", help="recurrent cell")
+    demo.add_argument("--hidden-size", type=_positive_int, default=50, help="recurrent hidden units")
+    demo.add_argument("--num-layers", type=_positive_int, default=1, help="stacked recurrent layers")
+    demo.add_argument("--dropout", type=_probability, default=0.0, help="dropout between stacked layers")
     demo.add_argument("--embedding-dim", type=_positive_int, default=32, help="letter embedding size")
-    demo.add_argument("--nonlinearity", choices=("tanh", "relu"), default="tanh", help="RNN activation")
+    demo.add_argument("--nonlinearity", choices=("tanh", "relu"), default="tanh", help="activation (--cell rnn)")
     demo.add_argument("--epochs", type=_positive_int, default=200, help="passes over the training data")
     demo.add_argument("--batch-size", type=_positive_int, default=32, help="sequences per step")
     demo.add_argument("--optimizer", choices=("adam", "sgd"), default="adam", help="optimizer")
@@ -152,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=GRADCHECK_EPILOG,
         formatter_class=_Formatter,
     )
+    gradcheck.add_argument("--cell", choices=("rnn", "lstm", "gru"), default=None,
+                           help="check only this recurrent cell, in more configurations")
     gradcheck.add_argument("--notebook", action="store_true", help="check the notebook's backward pass instead")
     gradcheck.add_argument("--seed", type=int, default=0, help="seed for the random weights and inputs")
     gradcheck.add_argument("--json", action="store_true", help="print JSON for scripts")
@@ -223,16 +237,17 @@ def cmd_demo(args) -> int:
           f"{args.val_samples} held-out sequences (seed {args.seed})")
     print(format_samples(x, y, n=5))
     print()
-    model = NextTokenModel(LETTERS, embedding_dim=args.embedding_dim, hidden_size=args.hidden_size,
-                           nonlinearity=args.nonlinearity, dtype=args.dtype, rng=init_rng)
+    if args.cell != "rnn" and args.nonlinearity != "tanh":
+        raise ConfigError("--nonlinearity applies to --cell rnn only")
+    model = NextTokenModel(LETTERS, cell=args.cell, embedding_dim=args.embedding_dim, hidden_size=args.hidden_size,
+                           num_layers=args.num_layers, dropout=args.dropout, nonlinearity=args.nonlinearity,
+                           dtype=args.dtype, rng=init_rng)
     clip = []
     if args.clip_norm:
         clip.append(f"norm clip {args.clip_norm:g}")
     if args.clip_value:
         clip.append(f"value clip {args.clip_value:g}")
-    print(f"model: Embedding(26, {args.embedding_dim}) -> RNN({args.embedding_dim}, {args.hidden_size}, "
-          f"{args.nonlinearity}) -> Linear({args.hidden_size}, 26): {model.num_parameters():,} parameters, "
-          f"{args.dtype}")
+    print(f"model: {model.describe()}: {model.num_parameters():,} parameters, {args.dtype}")
     print(f"training: {args.optimizer} lr {args.lr:g}, weight decay {args.weight_decay:g}, batch {args.batch_size}, "
           f"{args.epochs} epochs" + (", " + ", ".join(clip) if clip else ", no clipping"))
     t0 = time.perf_counter()
@@ -268,9 +283,9 @@ def cmd_demo(args) -> int:
         print(f"  {' '.join(seq)}  ->  {shown}   truth {truth} ({mark})")
     print()
 
-    summary = {"task": "letters", "variant": args.variant, "seq_len": args.seq_len, "samples": args.samples,
-               "epochs": args.epochs, "val_loss": metrics["loss"], "val_accuracy": metrics["accuracy"],
-               "val_per_step_accuracy": metrics["per_step_accuracy"]}
+    summary = {"task": "letters", "variant": args.variant, "cell": args.cell, "seq_len": args.seq_len,
+               "samples": args.samples, "epochs": args.epochs, "val_loss": metrics["loss"],
+               "val_accuracy": metrics["accuracy"], "val_per_step_accuracy": metrics["per_step_accuracy"]}
     config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("func",)}
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -283,7 +298,7 @@ def cmd_demo(args) -> int:
         if not args.no_plot:
             from rnnlab.plot import plot_history
 
-            title = f"RNN on the letter task ({args.variant}, {args.samples} training sequences)"
+            title = f"{args.cell.upper()} on the letter task ({args.variant}, {args.samples} training sequences)"
             try:
                 saved.append(plot_history(history, out / "loss.png", title=title, floor=floor))
             except RnnlabError as exc:  # matplotlib missing: the run is still useful
@@ -318,10 +333,28 @@ def cmd_predict(args) -> int:
 
 
 # -- gradcheck -------------------------------------------------------------------------------
+def _cell_reports(cell: str, seed: int) -> dict:
+    from rnnlab.gradcheck import check_layer
+    from rnnlab.nn import CELL_TYPES
+
+    rng = np.random.default_rng(seed)
+    reports = {}
+    for layers, bidirectional, lengths in [(1, False, None), (2, False, None), (1, True, [5, 3, 1]),
+                                           (2, True, [5, 3, 1])]:
+        layer = CELL_TYPES[cell](3, 4, layers, bidirectional=bidirectional, dtype=np.float64, rng=rng)
+        x = rng.standard_normal((3, 5, 3))
+        shape = layer.state_shape(3)
+        parts = tuple(rng.standard_normal(shape) for _ in range(layer.n_states))
+        state = parts if layer.n_states == 2 else parts[0]
+        name = f"{layer!r}" + (f", lengths={lengths}" if lengths else "") + ", with initial state"
+        reports[name] = check_layer(layer, x, state, lengths=lengths, rng=rng)
+    return reports
+
+
 def _layer_reports(seed: int) -> dict:
     from rnnlab.gradcheck import check_layer, check_model
     from rnnlab.models import NextTokenModel
-    from rnnlab.nn import RNN, Embedding, Linear
+    from rnnlab.nn import GRU, LSTM, RNN, Embedding, Linear
 
     rng = np.random.default_rng(seed)
     f64 = np.float64
@@ -335,6 +368,13 @@ def _layer_reports(seed: int) -> dict:
         reports[f"RNN(3, 4, {nl}) with h0"] = check_layer(
             RNN(3, 4, nonlinearity=nl, dtype=f64, rng=rng), x, rng.standard_normal((1, 2, 4)), rng=rng
         )
+    x = rng.standard_normal((3, 5, 3))
+    reports["LSTM(3, 4, 2 layers, bidirectional), ragged lengths"] = check_layer(
+        LSTM(3, 4, 2, bidirectional=True, dtype=f64, rng=rng), x, lengths=[5, 2, 4], rng=rng
+    )
+    reports["GRU(3, 4, 2 layers, bidirectional), ragged lengths"] = check_layer(
+        GRU(3, 4, 2, bidirectional=True, dtype=f64, rng=rng), x, lengths=[5, 2, 4], rng=rng
+    )
     model = NextTokenModel(list("abcdef"), embedding_dim=3, hidden_size=4, dtype=f64, rng=rng)
     ids, targets = rng.integers(0, 6, (3, 4)), rng.integers(0, 6, (3, 4))
     reports["NextTokenModel (loss)"] = check_model(model, ids, targets)
@@ -354,12 +394,18 @@ def _notebook_reports(seed: int) -> dict:
 
 def cmd_gradcheck(args) -> int:
     """``rnnlab gradcheck [--notebook]``."""
-    reports = _notebook_reports(args.seed) if args.notebook else _layer_reports(args.seed)
+    if args.notebook:
+        reports = _notebook_reports(args.seed)
+    elif args.cell:
+        reports = _cell_reports(args.cell, args.seed)
+    else:
+        reports = _layer_reports(args.seed)
     tol = 1e-6
     if args.json:
         print(json.dumps({name: dict(r) for name, r in reports.items()}, indent=2))
         return 0
-    what = "the notebook's backward pass" if args.notebook else "rnnlab's layers and model"
+    what = "the notebook's backward pass" if args.notebook else f"the {args.cell.upper()} layer" if args.cell else (
+        "rnnlab's layers and model")
     print(f"gradient check of {what}: relative error |analytic - numeric| / (|analytic| + |numeric|)")
     print(f"per parameter, float64, finite differences (docs/from-the-notebook.md); below {tol:g} passes")
     for name, report in reports.items():
@@ -367,5 +413,5 @@ def cmd_gradcheck(args) -> int:
         print(f"\n{name}: {verdict}")
         for param, err in report.items():
             flag = "" if err < tol else "   <- wrong gradient"
-            print(f"  {param:<14}{err:10.2e}{flag}")
+            print(f"  {param:<22}{err:10.2e}{flag}")
     return 0

@@ -34,8 +34,8 @@ import numpy as np
 
 from rnnlab.errors import ConfigError, DataError, RnnlabError, ShapeError
 from rnnlab.functional.embedding import scatter_add_rows
-from rnnlab.functional.gru import gru_recurrence_, gru_recurrence_backward
-from rnnlab.functional.lstm import gate_rows, lstm_recurrence_, lstm_recurrence_backward
+from rnnlab.functional.gru import gru_recurrence_, gru_recurrence_backward, internal_scale
+from rnnlab.functional.lstm import internal_rows, lstm_recurrence_, lstm_recurrence_backward
 from rnnlab.functional.recurrent import (
     NONLINEARITIES,
     Packing,
@@ -47,6 +47,15 @@ from rnnlab.nn import init
 from rnnlab.nn.module import Module, resolve_dtype
 
 
+def _sigmoid_(a: np.ndarray) -> np.ndarray:
+    """In-place ``1 / (1 + exp(-a))``; exp overflows to inf for a << 0, giving the exact limit 0
+    (callers silence the overflow warning)."""
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    a += 1.0
+    return np.reciprocal(a, out=a)
+
+
 def _positive_int(name: str, value) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ConfigError(f"{name} should be a positive integer, got {value!r}")
@@ -54,9 +63,22 @@ def _positive_int(name: str, value) -> int:
 
 
 class _Weights:
-    """One layer-direction's weights for one forward call, in the kernel's gate order."""
+    """One layer-direction's weights for one forward call, in the kernel's internal form.
 
-    __slots__ = ("bias", "bias_hn", "rows", "w_hh", "w_ih")
+    Internal row j is PyTorch's row ``rows[j]`` (LSTM gate order; identity when None) times
+    ``scale[j]`` (1/2 for sigmoid gates; none for the RNN). Gradients with respect to the
+    internal weights map back to PyTorch's rows as ``g[rows] += scale * d_internal``.
+    """
+
+    __slots__ = ("bias", "bias_hn", "rows", "scale", "w_hh", "w_ih")
+
+    def internal(self, a: np.ndarray) -> np.ndarray:
+        """A (G*H, ...) or (G*H,) array of PyTorch-ordered rows, in internal form (a copy if changed)."""
+        if self.rows is not None:
+            a = a[self.rows]
+        if self.scale is not None:
+            a = a * (self.scale if a.ndim == 1 else self.scale[:, None])
+        return a
 
 
 class _Recurrent(Module):
@@ -204,19 +226,24 @@ class _Recurrent(Module):
         """This layer-direction's weights in the kernel's gate order, biases folded (per call)."""
         w_ih, w_hh, b_ih, b_hh = (self.params.get(n) for n in self._names(layer, d))
         w = _Weights()
-        w.rows = gate_rows(self.hidden_size) if self.cell == "lstm" else None
-        w.w_ih = w_ih if w.rows is None else w_ih[w.rows]
-        w.w_hh = w_hh if w.rows is None else w_hh[w.rows]
+        H = self.hidden_size
+        w.rows, w.scale = None, None
+        if self.cell == "lstm":
+            w.rows, w.scale = internal_rows(H, self.dtype)
+        elif self.cell == "gru":
+            w.scale = internal_scale(H, self.dtype)
+        w.w_ih = w.internal(w_ih)
+        w.w_hh = w.internal(w_hh)
         w.bias_hn = None
         if b_ih is None:
             w.bias = None
         elif self.cell == "gru":  # b_hn stays inside r * (...): only the r and z parts fold
-            H2 = 2 * self.hidden_size
-            w.bias = b_ih.copy()
-            w.bias[:H2] += b_hh[:H2]
-            w.bias_hn = b_hh[H2:]
+            bias = b_ih.copy()
+            bias[: 2 * H] += b_hh[: 2 * H]
+            w.bias = w.internal(bias)
+            w.bias_hn = b_hh[2 * H :]
         else:
-            w.bias = b_ih + b_hh if w.rows is None else (b_ih + b_hh)[w.rows]
+            w.bias = w.internal(b_ih + b_hh)
         return w
 
     def _project(self, source, d: int, w: _Weights, out: np.ndarray, packing):
@@ -293,9 +320,56 @@ class _Recurrent(Module):
         self._cache = (caches, masks, packing, T, N)
         return layer_in[1], finals
 
+    # -- streaming -----------------------------------------------------------------------------------
+    def step(self, x, state=None):
+        """One time step for streaming inference: the next input, the carried state, no gradients.
+
+        x: (N, D), one step of N sequences; state: as for :meth:`forward`, or None (zeros).
+        Returns ``(out, state)``: out (N, H), the last layer's output, and the new state.
+        The same numbers as :meth:`forward` over the whole sequence (evaluation mode: no
+        dropout), computed straight from the parameters, with nothing cached: the fast way to
+        feed a generator one token at a time. Unidirectional layers only (a reverse direction
+        would need the future).
+        """
+        if self.bidirectional:
+            raise ConfigError("step() streams forward in time; a bidirectional layer needs whole sequences")
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != self.input_size or x.shape[0] == 0:
+            raise ShapeError(f"{type(self).__name__}.step expects input of shape (N, {self.input_size}), got {x.shape}")
+        N = x.shape[0]
+        states = self._check_state(state, N)
+        if states is None:
+            states = tuple(np.zeros(self.state_shape(N), self.dtype) for _ in range(self.n_states))
+        new = tuple(np.empty_like(s) for s in states)
+        inp = x.astype(self.dtype, copy=False)
+        with np.errstate(over="ignore"):
+            for layer in range(self.num_layers):
+                prev = tuple(s[layer] for s in states)
+                out = self._cell_step(layer, inp, prev)
+                for j, s in enumerate(out):
+                    new[j][layer] = s
+                inp = out[0]
+        return inp.copy(), self._pack_state(new)
+
+    def _gate_products(self, layer: int, x: np.ndarray, h: np.ndarray):
+        w_ih, w_hh, b_ih, b_hh = (self.params.get(n) for n in self._names(layer, 0))
+        gi = x @ w_ih.T
+        gh = h @ w_hh.T
+        if b_ih is not None:
+            gi += b_ih
+            gh += b_hh
+        return gi, gh
+
+    def _cell_step(self, layer: int, x: np.ndarray, prev: tuple) -> tuple:  # pragma: no cover - abstract
+        raise NotImplementedError
+
     # -- backward ----------------------------------------------------------------------------------
-    def backward(self, dout=None, dstate=None):
-        """Backpropagate through time; returns (dx, dstate0). See the module docstring for shapes."""
+    def backward(self, dout=None, dstate=None, *, input_grad: bool = True):
+        """Backpropagate through time; returns (dx, dstate0). See the module docstring for shapes.
+
+        input_grad=False skips the input gradient (dx is then None), as PyTorch does for an
+        input that does not require one; the parameter and state gradients are unchanged.
+        """
         if self._cache is None:
             raise RnnlabError(f"{type(self).__name__}.backward() was called before forward(): run forward first")
         _, _, packing, T, N = self._cache
@@ -317,15 +391,17 @@ class _Recurrent(Module):
                 raise ShapeError(f"{type(self).__name__}.backward: dstate is wrong: {exc}") from None
             if packing is not None:
                 dstates = tuple(s[:, packing.order] for s in dstates)
-        dx, dstate0 = self._backward_tm(dout_tm, dstates)
+        dx, dstate0 = self._backward_tm(dout_tm, dstates, input_grad)
         if packing is not None:
-            dx = dx[:, packing.inverse]
             dstate0 = tuple(np.ascontiguousarray(s[:, packing.inverse]) for s in dstate0)
-        if self.batch_first:
-            dx = dx.transpose(1, 0, 2).copy()
+        if dx is not None:
+            if packing is not None:
+                dx = dx[:, packing.inverse]
+            if self.batch_first:
+                dx = dx.transpose(1, 0, 2).copy()
         return dx, self._pack_state(dstate0)
 
-    def _backward_tm(self, dout_tm, dstates):
+    def _backward_tm(self, dout_tm, dstates, input_grad: bool = True):
         """Time-major, sorted core of :meth:`backward`: returns (dx (T, N, D) or None, dstate0 tuple)."""
         caches, masks, packing, _, N = self._cache
         L, Dn, H = self.num_layers, self.num_directions, self.hidden_size
@@ -348,7 +424,7 @@ class _Recurrent(Module):
                 dproj, drec, dinit, dw_hh = self._run_backward(dhs, dfinal, cell_cache, w, sizes)
                 for j, g in enumerate(dinit):
                     dstate0[j][k] = g
-                dx = self._accumulate(layer, d, w, proj_cache, dproj, drec, dw_hh)
+                dx = self._accumulate(layer, d, w, proj_cache, dproj, drec, dw_hh, input_grad or layer > 0)
                 if dx is not None:
                     if d == 1:
                         dx = reverse_time(dx, packing)
@@ -356,7 +432,7 @@ class _Recurrent(Module):
             dlayer = d_in
         return dlayer, dstate0
 
-    def _accumulate(self, layer, d, w: _Weights, proj_cache, dproj, drec, dw_hh):
+    def _accumulate(self, layer, d, w: _Weights, proj_cache, dproj, drec, dw_hh, need_dx: bool = True):
         """Add this layer-direction's parameter gradients; return the input gradient (or None)."""
         names = self._names(layer, d)
         g = self.grads
@@ -375,17 +451,19 @@ class _Recurrent(Module):
             x2 = proj_cache[-1].reshape(T * N, -1)
             dw_ih = dp2.T @ x2
             db_ih = dp2.sum(axis=0)
-            dx2 = dp2 @ w.w_ih
             if kind == "tokens":
                 embedding, ids = proj_cache[1], proj_cache[2]
+                dx2 = dp2 @ w.w_ih
                 embedding.grads["weight"] += scatter_add_rows(ids.reshape(-1), dx2, embedding.num_embeddings)
-            else:
-                dx = dx2.reshape(T, N, -1)
+            elif need_dx:
+                dx = (dp2 @ w.w_ih).reshape(T, N, -1)
         db_hh = db_ih if drec is dproj else drec.reshape(T * N, G).sum(axis=0)
-        rows = w.rows
+        rows, scale = w.rows, w.scale
         for name, grad in zip(names, (dw_ih, dw_hh, db_ih, db_hh), strict=True):
             if name not in g:  # bias=False
                 continue
+            if scale is not None:
+                grad = grad * (scale if grad.ndim == 1 else scale[:, None])
             if rows is None:
                 g[name] += grad
             else:
@@ -446,6 +524,11 @@ class RNN(_Recurrent):
         hs = rnn_recurrence_(hbuf, w.w_hh, self.nonlinearity, sizes)
         return hs, (hbuf,)
 
+    def _cell_step(self, layer, x, prev):
+        gi, gh = self._gate_products(layer, x, prev[0])
+        gi += gh
+        return (np.maximum(gi, 0.0, out=gi) if self.nonlinearity == "relu" else np.tanh(gi, out=gi),)
+
     def _run_backward(self, dhs, dfinal, cell_cache, w, sizes):
         (hbuf,) = cell_cache
         da, dh0, dw_hh = rnn_recurrence_backward(dhs, dfinal[0], hbuf, w.w_hh, self.nonlinearity, sizes)
@@ -489,6 +572,18 @@ class LSTM(_Recurrent):
         tanh_c = lstm_recurrence_(gates, hbuf, cbuf, w.w_hh, sizes)
         return hbuf[1:], (hbuf, cbuf, gates, tanh_c)
 
+    def _cell_step(self, layer, x, prev):
+        h, c = prev
+        H = self.hidden_size
+        a, gh = self._gate_products(layer, x, h)
+        a += gh
+        g = np.tanh(a[:, 2 * H : 3 * H])
+        _sigmoid_(a[:, : 2 * H])  # i, f
+        o = _sigmoid_(a[:, 3 * H :])
+        c_new = a[:, H : 2 * H] * c
+        c_new += a[:, :H] * g
+        return o * np.tanh(c_new), c_new
+
     def _run_backward(self, dhs, dfinal, cell_cache, w, sizes):
         hbuf, cbuf, gates, tanh_c = cell_cache
         dgates, dh0, dc0, dw_hh = lstm_recurrence_backward(
@@ -528,6 +623,21 @@ class GRU(_Recurrent):
         hbuf[0] = 0.0 if init_states[0] is None else init_states[0]
         gru_recurrence_(gates, hbuf, rec_n, w.w_hh, w.bias_hn, sizes)
         return hbuf[1:], (hbuf, gates, rec_n)
+
+    def _cell_step(self, layer, x, prev):
+        (h,) = prev
+        H = self.hidden_size
+        gi, gh = self._gate_products(layer, x, h)
+        rz = gi[:, : 2 * H]
+        rz += gh[:, : 2 * H]
+        _sigmoid_(rz)
+        n = gi[:, 2 * H :]
+        n += rz[:, :H] * gh[:, 2 * H :]  # n = tanh(x W_in + b_in + r * (h W_hn + b_hn))
+        np.tanh(n, out=n)
+        h_new = h - n
+        h_new *= rz[:, H:]
+        h_new += n
+        return (h_new,)
 
     def _run_backward(self, dhs, dfinal, cell_cache, w, sizes):
         hbuf, gates, rec_n = cell_cache
