@@ -10,8 +10,9 @@ a fresh shuffle every epoch:
 - the notebook: its own per-sample algorithm (rnnlab.notebook: one-hot columns, one sample at
   a time, value clipping, SGD), whose speed does not depend on a batch size.
 
-Measurements are interleaved (rnnlab, torch 1 thread, torch 2 threads, repeat) so that a slow
-moment of this shared machine hits all of them alike; the table shows medians over repeats.
+Measurements are interleaved (rnnlab, torch 1 thread, torch 2 threads, the notebook, repeat)
+so that a slow moment of this shared machine hits all of them alike; the table shows medians
+over repeats.
 
 With ``--quality`` it also trains each to the end with the demo's settings (rnnlab and PyTorch:
 200 epochs at batch 32; the notebook: its published settings) and reports held-out accuracy
@@ -132,26 +133,24 @@ def main():
     results = {"machine": platform.processor() or platform.machine(), "numpy": np.__version__,
                "torch": torch.__version__, "rnnlab": rnnlab.__version__, "samples": args.samples,
                "epochs": args.epochs, "repeats": args.repeats, "speed": {}}
-    nb = [notebook_run(x, y, min(300, args.samples))[0] for _ in range(args.repeats)]
-    nb_speed = statistics.median(nb)
-    print(f"notebook's per-sample algorithm: {nb_speed:,.0f} sequences/s (median of {args.repeats})")
     rows = []
     for batch in args.batch_sizes:
-        runs = {"rnnlab": [], "torch1": [], "torch2": []}
-        for _ in range(args.repeats):
+        runs = {"rnnlab": [], "torch1": [], "torch2": [], "notebook": []}
+        for _ in range(args.repeats):  # interleaved, so that a slow moment of the machine hits all alike
             runs["rnnlab"].append(rnnlab_run(x, y, batch, args.epochs)[0])
             runs["torch1"].append(torch_run(torch, x, y, batch, args.epochs, 1)[0])
             runs["torch2"].append(torch_run(torch, x, y, batch, args.epochs, 2)[0])
+            runs["notebook"].append(notebook_run(x, y, min(500, args.samples))[0])
         med = {k: statistics.median(v) for k, v in runs.items()}
         best_torch = max(med["torch1"], med["torch2"])
-        row = {**med, "vs_torch": med["rnnlab"] / best_torch, "vs_notebook": med["rnnlab"] / nb_speed}
-        results["speed"][str(batch)] = {**row, "runs": runs, "notebook": nb_speed}
+        row = {**med, "vs_torch": med["rnnlab"] / best_torch, "vs_notebook": med["rnnlab"] / med["notebook"]}
+        results["speed"][str(batch)] = {**row, "runs": runs}
         rows.append((batch, row))
     print()
     print("| batch | rnnlab | PyTorch 1 thread | PyTorch 2 threads | notebook | rnnlab / PyTorch | rnnlab / notebook |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for batch, r in rows:
-        print(f"| {batch} | {r['rnnlab']:,.0f} | {r['torch1']:,.0f} | {r['torch2']:,.0f} | {nb_speed:,.0f} | "
+        print(f"| {batch} | {r['rnnlab']:,.0f} | {r['torch1']:,.0f} | {r['torch2']:,.0f} | {r['notebook']:,.0f} | "
               f"{r['vs_torch']:.2f}x | {r['vs_notebook']:.0f}x |")
     print("(sequences per second, training: forward + backward + clipping + Adam step; medians)")
 

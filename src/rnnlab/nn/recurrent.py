@@ -288,35 +288,34 @@ class _Recurrent(Module):
         finals = tuple(np.empty((L * Dn, N, H), dt) for _ in range(self.n_states))
         caches, masks = [], []
         layer_in = source
-        with np.errstate(over="ignore"):  # sigmoid's exp(-a) overflows to inf for a << 0: exact limit 0
-            for layer in range(L):
-                out = None
-                for d in range(Dn):
-                    k = layer * Dn + d
-                    w = self._weights(layer, d)
-                    bufs = self._new_buffers(T, N, packing)
-                    proj_cache = self._project(layer_in, d, w, bufs[0], packing)
-                    init_states = (None, None) if states is None else tuple(s[k] for s in states)
-                    hs, cell_cache = self._run(bufs, init_states, w, sizes)
-                    for j, buf in enumerate(cell_cache[: self.n_states]):  # hbuf (and cbuf)
-                        finals[j][k] = buf[T] if packing is None else packing.last(buf)
-                    if d == 1:
-                        hs = reverse_time(hs, packing)
-                    if Dn == 1:
-                        out = hs
-                    else:
-                        if out is None:
-                            out = np.empty((T, N, Dn * H), dt)
-                        out[..., d * H : (d + 1) * H] = hs
-                    caches.append((w, proj_cache, cell_cache))
-                mask = None
-                if self.dropout and self.training and layer < L - 1:
-                    keep = 1.0 - self.dropout
-                    mask = (self.rng.random(out.shape) < keep).astype(dt)
-                    mask *= 1.0 / keep
-                    out = out * mask
-                masks.append(mask)
-                layer_in = ("input", out)
+        for layer in range(L):
+            out = None
+            for d in range(Dn):
+                k = layer * Dn + d
+                w = self._weights(layer, d)
+                bufs = self._new_buffers(T, N, packing)
+                proj_cache = self._project(layer_in, d, w, bufs[0], packing)
+                init_states = (None, None) if states is None else tuple(s[k] for s in states)
+                hs, cell_cache = self._run(bufs, init_states, w, sizes)
+                for j, buf in enumerate(cell_cache[: self.n_states]):  # hbuf (and cbuf)
+                    finals[j][k] = buf[T] if packing is None else packing.last(buf)
+                if d == 1:
+                    hs = reverse_time(hs, packing)
+                if Dn == 1:
+                    out = hs
+                else:
+                    if out is None:
+                        out = np.empty((T, N, Dn * H), dt)
+                    out[..., d * H : (d + 1) * H] = hs
+                caches.append((w, proj_cache, cell_cache))
+            mask = None
+            if self.dropout and self.training and layer < L - 1:
+                keep = 1.0 - self.dropout
+                mask = (self.rng.random(out.shape) < keep).astype(dt)
+                mask *= 1.0 / keep
+                out = out * mask
+            masks.append(mask)
+            layer_in = ("input", out)
         self._cache = (caches, masks, packing, T, N)
         return layer_in[1], finals
 
