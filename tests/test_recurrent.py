@@ -187,3 +187,13 @@ def test_step_checks_its_arguments(rng):
         GRU(2, 3, bidirectional=True).step(np.zeros((1, 2)))
     with pytest.raises(ShapeError, match=r"\(N, 2\)"):
         LSTM(2, 3).step(np.zeros((1, 1, 2)))
+
+
+@pytest.mark.parametrize("cls", [LSTM, GRU])
+def test_default_initialisation_is_pytorchs(cls):
+    layer = cls(10, 30, 2, bidirectional=True, rng=0)
+    k = 1 / np.sqrt(30)
+    for name, p in layer.params.items():
+        assert np.abs(p).max() <= k, name
+    everything = np.concatenate([p.ravel() for p in layer.params.values()]).astype(np.float64)
+    assert abs(everything.mean()) < 0.02 * k and abs(everything.var() - k * k / 3) < 0.03 * k * k / 3

@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from rnnlab._checks import check_int
 from rnnlab.data.vocab import Vocab
 from rnnlab.errors import ConfigError
 from rnnlab.nn.init import as_generator
@@ -31,10 +32,8 @@ CE_FLOOR_STEP0 = math.log(26)  # nats: the first target letter is uniform
 
 def letter_sequences(n_samples: int, length: int = 6, *, variant: str = "sum", rng=None) -> np.ndarray:
     """Full letter sequences as ids: (n_samples, length) int64 (see the module docstring)."""
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
-        raise ConfigError(f"n_samples should be a positive integer, got {n_samples!r}")
-    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 2:
-        raise ConfigError(f"sequence length should be an integer >= 2, got {length!r}")
+    n_samples = check_int("n_samples", n_samples)
+    length = check_int("sequence length", length, minimum=2)
     if variant not in VARIANTS:
         raise ConfigError(f"variant should be one of {', '.join(VARIANTS)}, got {variant!r}")
     rng = as_generator(rng)
@@ -62,8 +61,7 @@ def letter_task(n_samples: int, *, seq_len: int = 5, variant: str = "sum", rng=N
         >>> bool((y[:, 1] == (x[:, 0] + x[:, 1]) % 26).all())
         True
     """
-    if isinstance(seq_len, bool) or not isinstance(seq_len, (int, np.integer)) or seq_len < 1:
-        raise ConfigError(f"seq_len should be a positive integer, got {seq_len!r}")
+    seq_len = check_int("seq_len", seq_len)
     seq = letter_sequences(n_samples, seq_len + 1, variant=variant, rng=rng)
     return seq[:, :-1].copy(), seq[:, 1:].copy()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnlab._checks import check_int
 from rnnlab.data.vocab import Vocab
 from rnnlab.errors import ConfigError, DataError, RnnlabError, ShapeError
 from rnnlab.functional.activations import softmax
@@ -248,8 +249,7 @@ class NextTokenModel(Model):
         Returns ``[(token, probability), ...]`` sorted by decreasing probability, as the
         notebook's ``predict`` (which looked at the last step only).
         """
-        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-            raise ConfigError(f"k should be a positive integer, got {k!r}")
+        k = check_int("k", k)
         ids = self.vocab.encode(sequence)
         if ids.size == 0:
             raise DataError("the sequence is empty: give at least one token to predict from")

@@ -16,16 +16,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlab.errors import ConfigError, DataError, RnnlabError, ShapeError
+from rnnlab._checks import check_int
+from rnnlab.errors import DataError, RnnlabError, ShapeError
 from rnnlab.functional.embedding import scatter_add_rows
 from rnnlab.nn import init
 from rnnlab.nn.module import Module, resolve_dtype
-
-
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigError(f"{name} should be a positive integer, got {value!r}")
-    return int(value)
 
 
 def _no_cache(layer: Module):
@@ -52,8 +47,8 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings: int, embedding_dim: int, *, dtype=np.float32, rng=None):
         super().__init__()
-        self.num_embeddings = _positive_int("num_embeddings", num_embeddings)
-        self.embedding_dim = _positive_int("embedding_dim", embedding_dim)
+        self.num_embeddings = check_int("num_embeddings", num_embeddings)
+        self.embedding_dim = check_int("embedding_dim", embedding_dim)
         dt = resolve_dtype(dtype)
         self._add_param("weight", np.empty((self.num_embeddings, self.embedding_dim), dt))
         init.embedding_default_(self.params["weight"], init.as_generator(rng))
@@ -104,8 +99,8 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, *, bias: bool = True, dtype=np.float32, rng=None):
         super().__init__()
-        self.in_features = _positive_int("in_features", in_features)
-        self.out_features = _positive_int("out_features", out_features)
+        self.in_features = check_int("in_features", in_features)
+        self.out_features = check_int("out_features", out_features)
         dt = resolve_dtype(dtype)
         self._add_param("weight", np.empty((self.out_features, self.in_features), dt))
         if bias:

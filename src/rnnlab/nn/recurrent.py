@@ -32,6 +32,7 @@ import warnings
 
 import numpy as np
 
+from rnnlab._checks import check_int
 from rnnlab.errors import ConfigError, DataError, RnnlabError, ShapeError
 from rnnlab.functional.embedding import scatter_add_rows
 from rnnlab.functional.gru import gru_recurrence_, gru_recurrence_backward, internal_scale
@@ -54,12 +55,6 @@ def _sigmoid_(a: np.ndarray) -> np.ndarray:
     np.exp(a, out=a)
     a += 1.0
     return np.reciprocal(a, out=a)
-
-
-def _positive_int(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ConfigError(f"{name} should be a positive integer, got {value!r}")
-    return int(value)
 
 
 class _Weights:
@@ -102,9 +97,9 @@ class _Recurrent(Module):
         rng=None,
     ):
         super().__init__()
-        self.input_size = _positive_int("input_size", input_size)
-        self.hidden_size = _positive_int("hidden_size", hidden_size)
-        self.num_layers = _positive_int("num_layers", num_layers)
+        self.input_size = check_int("input_size", input_size)
+        self.hidden_size = check_int("hidden_size", hidden_size)
+        self.num_layers = check_int("num_layers", num_layers)
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
             raise ConfigError(f"dropout should be a probability in [0, 1), got {dropout!r}")
         if dropout > 0 and self.num_layers == 1:

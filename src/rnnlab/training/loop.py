@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, fields
 import numpy as np
 from tqdm import tqdm
 
+from rnnlab._checks import check_int
 from rnnlab.errors import ConfigError, DataError, TrainingDiverged
 from rnnlab.io import atomic_write_text
 from rnnlab.nn.init import as_generator
@@ -52,11 +53,6 @@ class TrainConfig:
     log_every: int = 0
 
     def __post_init__(self):
-        def positive_int(name):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ConfigError(f"{name} should be a positive integer, got {v!r}")
-
         def number(name, minimum=0.0, allow_none=False, strict=False):
             v = getattr(self, name)
             if v is None and allow_none:
@@ -67,8 +63,8 @@ class TrainConfig:
                 rel = ">" if strict else ">="
                 raise ConfigError(f"{name} should be a finite number {rel} {minimum}, got {v!r}")
 
-        positive_int("epochs")
-        positive_int("batch_size")
+        check_int("epochs", self.epochs)
+        check_int("batch_size", self.batch_size)
         if self.optimizer not in ("adam", "sgd"):
             raise ConfigError(f"optimizer should be 'adam' or 'sgd', got {self.optimizer!r}")
         number("lr", strict=True)
@@ -78,10 +74,9 @@ class TrainConfig:
         number("weight_decay")
         number("clip_value", allow_none=True, strict=True)
         number("clip_norm", allow_none=True, strict=True)
-        if self.seed is not None and (isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0):
-            raise ConfigError(f"seed should be a non-negative integer or None, got {self.seed!r}")
-        if isinstance(self.log_every, bool) or not isinstance(self.log_every, int) or self.log_every < 0:
-            raise ConfigError(f"log_every should be a non-negative integer, got {self.log_every!r}")
+        if self.seed is not None:
+            check_int("seed", self.seed, minimum=0)
+        check_int("log_every", self.log_every, minimum=0)
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
