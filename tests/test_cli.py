@@ -1,5 +1,6 @@
 """The command line, in-process through main(argv)."""
 
+import csv
 import json
 import subprocess
 import sys
@@ -11,54 +12,122 @@ from rnnlab import NextTokenModel, load_model
 from rnnlab.cli import main
 from rnnlab.data import LETTERS
 
+SMALL = ["--samples", "120", "--val-samples", "30", "--hidden-size", "8", "--quiet"]
+
 
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("run")
-    code = main(["demo", "--samples", "200", "--val-samples", "100", "--epochs", "3", "--hidden-size", "16",
-                 "--out", str(out), "--quiet"])
-    assert code == 0
+    out = tmp_path_factory.mktemp("runs") / "demo"
+    assert main(["demo", *SMALL, "--epochs", "3", "--out", str(out)]) == 0
     return out
+
+
+def history_rows(path):
+    with open(path) as f:
+        return [{k: v for k, v in r.items() if k not in ("time_s", "seq_per_s")} for r in csv.DictReader(f)]
 
 
 def test_demo_writes_a_complete_run_folder(demo_run):
     names = sorted(p.name for p in demo_run.iterdir())
-    assert names == ["config.json", "history.csv", "loss.png", "model.npz"]
+    assert names == ["config.json", "history.csv", "last.npz", "loss.png", "model.npz"]
     assert (demo_run / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert len((demo_run / "history.csv").read_text().splitlines()) == 4
+    assert len(history_rows(demo_run / "history.csv")) == 3
     config = json.loads((demo_run / "config.json").read_text())
-    assert config["samples"] == 200 and config["hidden_size"] == 16
+    assert config["data"]["samples"] == 120 and config["model"]["hidden_size"] == 8 and config["train"]["epochs"] == 3
     model = load_model(demo_run / "model.npz")
-    assert model.file_extra["task"] == "letters" and len(model.file_extra["val_per_step_accuracy"]) == 5
+    assert model.file_extra["task"] == "letters" and model.file_extra["run"] == config
+    assert load_model(demo_run / "last.npz").num_parameters() == model.num_parameters()
 
 
 def test_demo_report(tmp_path, capsys):
-    assert main(["demo", "--samples", "100", "--val-samples", "50", "--epochs", "2", "--hidden-size", "8",
-                 "--out", str(tmp_path), "--quiet", "--no-plot", "--variant", "fibonacci"]) == 0
+    assert main(["demo", *SMALL, "--epochs", "2", "--out", str(tmp_path / "r"), "--no-plot",
+                 "--variant", "fibonacci"]) == 0
     out = capsys.readouterr().out
     assert "a0 + a1: needs memory" in out and "best possible ln(26)/5 = 0.652" in out
-    assert out.count("truth") == 5 and "saved in" in out and not (tmp_path / "loss.png").exists()
+    assert out.count("truth") == 5 and "saved in" in out and not (tmp_path / "r" / "loss.png").exists()
 
 
-def test_demo_is_reproducible(tmp_path):
-    args = ["demo", "--samples", "100", "--val-samples", "20", "--epochs", "2", "--hidden-size", "8", "--quiet",
-            "--no-plot", "--seed", "5"]
-    assert main([*args, "--out", str(tmp_path / "a")]) == 0
-    assert main([*args, "--out", str(tmp_path / "b")]) == 0
-    a, b = load_model(tmp_path / "a" / "model.npz"), load_model(tmp_path / "b" / "model.npz")
+def test_train_then_resume_equals_one_longer_run(tmp_path):
+    args = ["train", "letters", *SMALL, "--cell", "gru", "--num-layers", "2", "--dropout", "0.2",
+            "--schedule", "step", "--step-size", "1", "--seed", "3", "--no-plot"]
+    assert main([*args, "--epochs", "4", "--out", str(tmp_path / "straight")]) == 0
+    assert main([*args, "--epochs", "2", "--out", str(tmp_path / "split")]) == 0
+    assert main(["resume", str(tmp_path / "split"), "--epochs", "2", "--quiet", "--no-plot"]) == 0
+    a, b = load_model(tmp_path / "straight" / "last.npz"), load_model(tmp_path / "split" / "last.npz")
     for k, v in a.state_dict().items():
         np.testing.assert_array_equal(v, b.state_dict()[k])
+    assert history_rows(tmp_path / "straight" / "history.csv") == history_rows(tmp_path / "split" / "history.csv")
+    assert json.loads((tmp_path / "split" / "config.json").read_text())["train"]["epochs"] == 4
+
+
+def test_resume_a_finished_run_says_so(demo_run, capsys):
+    assert main(["resume", str(demo_run), "--quiet"]) == 0
+    assert "trained all 3 planned epochs; pass --epochs N" in capsys.readouterr().err
+
+
+def test_config_files_and_precedence(tmp_path):
+    toml = tmp_path / "c.toml"
+    toml.write_text('seed = 7\n[data]\nsamples = 64\nval_samples = 16\n[model]\ncell = "lstm"\nhidden_size = 6\n'
+                    '[train]\nepochs = 1\nlr = 0.02\n')
+    assert main(["train", "letters", "--config", str(toml), "--lr", "0.05", "--out", str(tmp_path / "a"),
+                 "--quiet", "--no-plot"]) == 0
+    config = json.loads((tmp_path / "a" / "config.json").read_text())
+    assert config["seed"] == 7 and config["model"]["cell"] == "lstm" and config["train"]["lr"] == 0.05
+    as_json = tmp_path / "c.json"
+    as_json.write_text(json.dumps({"model": {"hidden_size": 5}, "train": {"epochs": 1}, "data": {"samples": 40}}))
+    assert main(["train", "letters", "--config", str(as_json), "--out", str(tmp_path / "b"), "--quiet",
+                 "--no-plot"]) == 0
+    assert json.loads((tmp_path / "b" / "config.json").read_text())["model"]["hidden_size"] == 5
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["train", "letters", "--hiden-size", "8"], "unrecognized arguments: --hiden-size"),
+    (["train", "letters", "--lr", "-1"], "expected a number > 0"),
+    (["train", "letters", "--cell", "transformer"], "invalid choice: 'transformer'"),
+    (["train", "translation"], "invalid choice: 'translation'"),
+    (["resume", "nowhere"], "nowhere is not a run folder"),
+    (["evaluate", "nowhere.npz"], "no model file at nowhere.npz"),
+    (["info", "nowhere.npz"], "no model file at nowhere.npz"),
+    (["plot", "nowhere"], "not a run folder"),
+])
+def test_user_mistakes_are_one_line_with_status_2(capsys, argv, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+
+
+def test_bad_config_files(tmp_path, capsys):
+    cases = {
+        "unknown.toml": ('[model]\nhidden = 3\n', "unknown [model] option(s) hidden"),
+        "type.json": ('{"model": {"hidden_size": "big"}}', "hidden_size should be a positive integer"),
+        "other.json": ('{"task": "text"}', "this config is for task 'text'"),
+        "broken.toml": ("[model\n", "is not valid TOML"),
+        "config.yaml": ("a: 1\n", "should end in .json or .toml"),
+    }
+    for name, (text, message) in cases.items():
+        (tmp_path / name).write_text(text)
+        assert main(["train", "letters", "--config", str(tmp_path / name), "--out", str(tmp_path / "x"),
+                     "--quiet"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], (name, err)
+    assert main(["train", "letters", "--config", str(tmp_path / "missing.toml")]) == 2
+    assert "no config file" in capsys.readouterr().err
+
+
+def test_an_existing_run_is_never_overwritten(demo_run, capsys):
+    before = (demo_run / "model.npz").read_bytes()
+    assert main(["train", "letters", *SMALL, "--epochs", "1", "--out", str(demo_run)]) == 2
+    assert "already holds a run; continue it with `rnnlab resume" in capsys.readouterr().err
+    assert (demo_run / "model.npz").read_bytes() == before
 
 
 def test_predict_prints_top_letters(demo_run, capsys):
-    model_path = str(demo_run / "model.npz")
-    assert main(["predict", model_path, "r", "r", "i", "q", "g", "--top", "3"]) == 0
+    assert main(["predict", str(demo_run), "r", "r", "i", "q", "g", "--top", "3"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "input: r r i q g" and len(out) == 4
-    assert main(["predict", model_path, "rriqg", "--json"]) == 0
+    assert main(["predict", str(demo_run / "model.npz"), "rriqg", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    model = NextTokenModel.load(model_path)
-    expected = model.predict_topk("rriqg", k=5)
+    expected = NextTokenModel.load(demo_run / "model.npz").predict_topk("rriqg", k=5)
     assert [(d["token"], d["probability"]) for d in result["top"]] == [(t, pytest.approx(p)) for t, p in expected]
 
 
@@ -67,7 +136,7 @@ def test_predict_prints_top_letters(demo_run, capsys):
     [(["r", "R", "9"], "2 token(s) not in the vocabulary: 'R', '9'"), ([], "the input sequence is empty")],
 )
 def test_predict_user_errors_are_one_line_with_status_2(demo_run, capsys, argv_tail, message):
-    assert main(["predict", str(demo_run / "model.npz"), *argv_tail]) == 2
+    assert main(["predict", str(demo_run), *argv_tail]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     lines = captured.err.strip().splitlines()
@@ -79,8 +148,34 @@ def test_predict_with_a_bad_model_file(tmp_path, capsys):
     bad.write_bytes(b"not a zip")
     assert main(["predict", str(bad), "a"]) == 2
     assert "not an rnnlab model file" in capsys.readouterr().err
-    assert main(["predict", str(tmp_path / "missing.npz"), "a"]) == 2
-    assert "no model file" in capsys.readouterr().err
+
+
+def test_evaluate_info_and_plot(demo_run, capsys):
+    assert main(["evaluate", str(demo_run), "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)["results"]
+    assert evaluated["loss"] == pytest.approx(load_model(demo_run / "model.npz").file_extra["best"])
+    assert main(["evaluate", str(demo_run / "last.npz")]) == 0
+    assert "held-out results (30 sequences)" in capsys.readouterr().out
+    assert main(["info", str(demo_run), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["parameters"] == load_model(demo_run / "model.npz").num_parameters()
+    assert info["vocabulary"] == {"size": 26, "tokens": "".join(LETTERS.tokens)}
+    assert info["run"]["task"] == "letters" and info["training"]["epochs"] == 3
+    assert main(["info", str(demo_run / "last.npz")]) == 0
+    text = capsys.readouterr().out
+    assert "rnnlab checkpoint file" in text and "trained: 3 epochs" in text
+    (demo_run / "loss.png").unlink()
+    assert main(["plot", str(demo_run)]) == 0
+    assert (demo_run / "loss.png").exists() and "wrote" in capsys.readouterr().out
+
+
+def test_gradient_flow(tmp_path, capsys):
+    assert main(["gradient-flow", "--steps", "12", "--hidden-size", "4", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    default = next(iter(result["norms"].values()))
+    assert set(default) == {"RNN", "LSTM", "GRU"} and all(len(v) == 12 for v in default.values())
+    assert main(["gradient-flow", "--steps", "12", "--hidden-size", "4", "--out", str(tmp_path / "g.png")]) == 0
+    assert (tmp_path / "g.png").exists() and "RNN, W_hh x4" in capsys.readouterr().out
 
 
 def test_debug_shows_the_traceback(tmp_path):
@@ -90,31 +185,44 @@ def test_debug_shows_the_traceback(tmp_path):
         main(["--debug", "predict", str(tmp_path / "missing.npz"), "a"])
 
 
-def test_demo_bad_options(tmp_path, capsys):
-    with pytest.raises(SystemExit) as info:
-        main(["demo", "--lr", "-1"])
-    assert info.value.code == 2
-    assert "expected a number > 0" in capsys.readouterr().err
-    (tmp_path / "file").write_text("x")
-    assert main(["demo", "--out", str(tmp_path / "file"), "--epochs", "1", "--samples", "10", "--quiet"]) == 2
-    assert "is a file" in capsys.readouterr().err
-
-
-def test_diverging_demo_is_a_clear_error(tmp_path, capsys):
-    code = main(["demo", "--samples", "64", "--val-samples", "10", "--epochs", "20", "--optimizer", "sgd",
-                 "--lr", "1e8", "--clip-norm", "none", "--nonlinearity", "relu", "--quiet", "--out", str(tmp_path)])
+def test_diverging_training_is_a_clear_error(tmp_path, capsys):
+    code = main(["train", "letters", "--samples", "64", "--val-samples", "10", "--epochs", "20", "--optimizer", "sgd",
+                 "--lr", "1e8", "--clip-norm", "none", "--nonlinearity", "relu", "--quiet",
+                 "--out", str(tmp_path / "d")])
     assert code == 2
     assert "training diverged at epoch" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_demo_with_gated_cells(tmp_path, capsys, cell):
+    assert main(["demo", *SMALL, "--cell", cell, "--num-layers", "2", "--dropout", "0.1", "--epochs", "2",
+                 "--no-plot", "--out", str(tmp_path / "r")]) == 0
+    assert f"{cell.upper()}(32, 8, 2 layers, dropout 0.1)" in capsys.readouterr().out
+    model = load_model(tmp_path / "r" / "model.npz")
+    assert model.rnn.cell == cell and model.rnn.num_layers == 2
+    assert main(["predict", str(tmp_path / "r"), "abc"]) == 0
+
+
+def test_demo_rejects_relu_for_gated_cells(tmp_path, capsys):
+    assert main(["demo", "--cell", "gru", "--nonlinearity", "relu", "--out", str(tmp_path / "r"), "--quiet"]) == 2
+    assert "nonlinearity applies to cell rnn only" in capsys.readouterr().err
 
 
 def test_gradcheck_command(capsys):
     assert main(["gradcheck"]) == 0
     out = capsys.readouterr().out
-    assert "FAIL" not in out and out.count("pass") >= 8
+    assert "FAIL" not in out and out.count(": pass") >= 8
     assert main(["gradcheck", "--notebook", "--json"]) == 0
     reports = json.loads(capsys.readouterr().out)
     assert max(reports["all fixed"].values()) < 1e-6
     assert reports["only assign_dW"]["W"] > 1e-2
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_gradcheck_one_cell(capsys, cell):
+    assert main(["gradcheck", "--cell", cell]) == 0
+    out = capsys.readouterr().out
+    assert out.count(": pass") == 4 and "FAIL" not in out and "bidirectional=True" in out
 
 
 def test_no_command_prints_help(capsys):
@@ -127,38 +235,30 @@ def test_python_dash_m_and_version():
     assert out.stdout.startswith("rnnlab ")
 
 
-def test_every_command_has_help_with_an_example(capsys):
-    for cmd in ("demo", "predict", "gradcheck"):
-        with pytest.raises(SystemExit) as info:
-            main([cmd, "--help"])
-        assert info.value.code == 0
-        out = capsys.readouterr().out
-        assert "examples:" in out and "default" in out
-
-
-def test_letters_vocab_saved_with_the_model(demo_run):
-    assert load_model(demo_run / "model.npz").vocab == LETTERS
-
-
-@pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_demo_with_gated_cells(tmp_path, capsys, cell):
-    assert main(["demo", "--cell", cell, "--num-layers", "2", "--dropout", "0.1", "--samples", "100",
-                 "--val-samples", "20", "--epochs", "2", "--hidden-size", "8", "--quiet", "--no-plot",
-                 "--out", str(tmp_path)]) == 0
+@pytest.mark.parametrize("argv", [["demo"], ["train", "letters"], ["resume"], ["evaluate"], ["predict"], ["info"],
+                                  ["plot"], ["gradient-flow"], ["gradcheck"]])
+def test_every_command_has_help_with_defaults_and_an_example(capsys, argv):
+    assert main([*argv, "--help"]) == 0
     out = capsys.readouterr().out
-    assert f"{cell.upper()}(32, 8, 2 layers, dropout 0.1)" in out
-    model = load_model(tmp_path / "model.npz")
-    assert model.rnn.cell == cell and model.rnn.num_layers == 2 and model.file_extra["cell"] == cell
-    assert main(["predict", str(tmp_path / "model.npz"), "abc"]) == 0
+    assert "examples:" in out and "default" in out
 
 
-def test_demo_rejects_relu_for_gated_cells(tmp_path, capsys):
-    assert main(["demo", "--cell", "gru", "--nonlinearity", "relu", "--out", str(tmp_path), "--quiet"]) == 2
-    assert "--nonlinearity applies to --cell rnn only" in capsys.readouterr().err
+def test_interrupted_training_saves_a_checkpoint_and_resumes(tmp_path):
+    """A real SIGINT to a real `rnnlab train`, then `rnnlab resume` finishes the run."""
+    import signal
+    import time
 
-
-@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
-def test_gradcheck_one_cell(capsys, cell):
-    assert main(["gradcheck", "--cell", cell]) == 0
-    out = capsys.readouterr().out
-    assert out.count(": pass") == 4 and "FAIL" not in out and "bidirectional=True" in out
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "rnnlab", "train", "letters", "--samples", "4000", "--val-samples", "50",
+           "--epochs", "30", "--hidden-size", "16", "--quiet", "--no-plot", "--out", str(run)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not (run / "last.npz").exists():
+        assert time.time() < deadline and proc.poll() is None, proc.stderr.read() if proc.poll() is not None else ""
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "training interrupted at epoch" in err and "checkpoint saved to" in err
+    assert main(["resume", str(run), "--quiet", "--no-plot", "--json"]) == 0
+    assert len(history_rows(run / "history.csv")) == 30

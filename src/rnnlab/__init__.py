@@ -7,7 +7,7 @@ PyTorch), fast on a CPU, and pleasant to use. The public API:
 - :mod:`rnnlab.functional`: the pure NumPy operations the layers are built from;
 - :mod:`rnnlab.models`: whole networks (``NextTokenModel``) with fit / predict / save / load;
 - :mod:`rnnlab.optim`: SGD, Adam and gradient clipping;
-- :mod:`rnnlab.training`: the training loop, ``TrainConfig`` and ``History``;
+- :mod:`rnnlab.training`: the resumable ``Trainer``, ``TrainConfig`` and ``History``;
 - :mod:`rnnlab.data`: vocabularies and the notebook's letter task;
 - :mod:`rnnlab.gradcheck`: numerical gradient checking, for tests and for learning.
 """
@@ -22,10 +22,11 @@ from rnnlab.errors import (
     RnnlabError,
     ShapeError,
     TrainingDiverged,
+    TrainingInterrupted,
     UnknownTokenError,
 )
 from rnnlab.models import Model, NextTokenModel, load_model
-from rnnlab.training import History, TrainConfig, fit
+from rnnlab.training import History, TrainConfig, Trainer, fit
 
 __all__ = [
     "LETTERS",
@@ -38,7 +39,9 @@ __all__ = [
     "RnnlabError",
     "ShapeError",
     "TrainConfig",
+    "Trainer",
     "TrainingDiverged",
+    "TrainingInterrupted",
     "UnknownTokenError",
     "Vocab",
     "__version__",

@@ -1,71 +1,47 @@
 """The ``rnnlab`` command line.
 
-``main(argv=None) -> int`` parses ``argv`` (default: ``sys.argv[1:]``) and returns the
-exit status, so tests call it in-process. Mistakes a user can make (a missing file, an
-unknown letter, a bad option value) print one line, ``rnnlab: error: ...``, and return 2;
-``--debug`` shows the traceback instead.
+``main(argv=None) -> int`` parses ``argv`` (default: ``sys.argv[1:]``) and returns the exit
+status, so tests call it in-process. Mistakes a user can make (a missing file, an unknown
+letter, a bad option value, a model for another task) print one line, ``rnnlab: error: ...``,
+and return 2; ``--debug`` shows the traceback instead. Ctrl-C during training saves a
+checkpoint and returns 130.
+
+Commands: demo, train TASK, resume RUN, evaluate, predict, info, plot, gradient-flow, gradcheck.
+The options of ``train`` are generated from the task's config dataclasses and
+:class:`~rnnlab.training.TrainConfig`, so they always match what the library accepts.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io as _io
 import json
 import math
 import os
 import sys
 import time
+import tomllib
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 
 from rnnlab._version import __version__
-from rnnlab.errors import ConfigError, DataError, RnnlabError
+from rnnlab.errors import ConfigError, DataError, RnnlabError, TrainingDiverged, TrainingInterrupted
 
-DEMO_EPILOG = """examples:
-  rnnlab demo                         the notebook's task with its sizes (about 5 seconds)
-  rnnlab demo --samples 10000         every (a0, a1) pair seen: close to the 0.652-nat floor
-  rnnlab demo --variant fibonacci     every step after the first needs memory
-  rnnlab demo --variant fibonacci --cell lstm    a gated cell learns those memory steps
-  rnnlab demo --optimizer sgd --lr 0.05 --clip-value 1 --weight-decay 0
-"""
-
-PREDICT_EPILOG = """examples:
-  rnnlab predict runs/letters-20261129-101500/model.npz r r i q g --top 5
-  rnnlab predict MODEL rriqg --json
-"""
-
-GRADCHECK_EPILOG = """examples:
-  rnnlab gradcheck               every layer and the whole model, relative error per parameter
-  rnnlab gradcheck --cell lstm   one cell: 1 and 2 layers, one and two directions, ragged lengths
-  rnnlab gradcheck --notebook    the notebook's backward pass: each of its four bugs, and all fixed
-"""
+# -- argument parsing ---------------------------------------------------------------------------
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
     pass
 
 
-def _optional_positive(text: str) -> float | None:
-    """A positive float, or "none"/"off"/"0" for "disabled"."""
-    if text.lower() in ("none", "off", "0"):
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number or 'none', got {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a positive number or 'none', got {text!r}")
-    return value
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line (and exit status 2)."""
 
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _float(text: str, minimum: float, strict: bool) -> float:
@@ -79,91 +55,207 @@ def _float(text: str, minimum: float, strict: bool) -> float:
     return value
 
 
-def _non_negative_float(text: str) -> float:
-    return _float(text, 0.0, strict=False)
-
-
-def _positive_float(text: str) -> float:
-    return _float(text, 0.0, strict=True)
-
-
-def _probability(text: str) -> float:
-    value = _float(text, 0.0, strict=False)
-    if value >= 1:
-        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1), got {text!r}")
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _optional_positive(text: str) -> float | None:
+    """A positive float, or "none"/"off"/"0" for "disabled"."""
+    if text.lower() in ("none", "off", "0"):
+        return None
+    try:
+        return _float(text, 0.0, strict=True)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a positive number or 'none', got {text!r}") from None
+
+
+# the argparse type for each annotation of a config dataclass field
+_FIELD_TYPES = {
+    "int": _non_negative_int,
+    "float": lambda t: _float(t, 0.0, strict=False),
+    "float | None": _optional_positive,
+    "str": str,
+}
+# fields that must be strictly positive on the command line as in the dataclasses
+_POSITIVE = {"epochs", "batch_size", "samples", "val_samples", "seq_len", "hidden_size", "embedding_dim",
+             "num_layers", "step_size", "plateau_patience"}
+
+
+def _add_config_options(parser, cls, section: str, defaults: dict) -> None:
+    """One option per command-line field of a config dataclass, e.g. --hidden-size for model.hidden_size."""
+    from rnnlab.tasks.base import field_default
+
+    group = parser.add_argument_group(f"{section} options")
+    for f in fields(cls):
+        if not f.metadata.get("cli", True):
+            continue
+        kind = _FIELD_TYPES[str(f.type)]
+        if f.name in _POSITIVE:
+            kind = _positive_int
+        elif f.name in ("lr", "gamma"):
+            kind = lambda t: _float(t, 0.0, strict=True)  # noqa: E731
+        default = defaults.get(f.name, field_default(f))
+        shown = "none" if default is None else default
+        group.add_argument("--" + f.name.replace("_", "-"), dest=f"{section}.{f.name}", type=kind,
+                           choices=f.metadata.get("choices"), default=argparse.SUPPRESS, metavar=None,
+                           help=f"{f.metadata.get('help', '')} (default: {shown})")
+
+
+def _add_run_options(parser, task) -> None:
+    from rnnlab.training.config import TrainConfig
+
+    _add_config_options(parser, task.data_config, "data", {})
+    _add_config_options(parser, task.model_config, "model", {})
+    _add_config_options(parser, TrainConfig, "train", task.train_defaults)
+    run = parser.add_argument_group("run options")
+    run.add_argument("--config", type=Path, default=None,
+                     help="JSON or TOML file with [data], [model], [train] tables and seed; options given here "
+                     "override it")
+    run.add_argument("--seed", type=_non_negative_int, default=argparse.SUPPRESS,
+                     help="seed for data, initial weights, shuffling and dropout (default: 0)")
+    run.add_argument("--out", type=Path, default=None, help="run folder (default: runs/<task>-<timestamp>)")
+    _add_output_options(run)
+
+
+def _add_output_options(group) -> None:
+    group.add_argument("--quiet", action="store_true", help="no progress bar and no per-epoch lines")
+    group.add_argument("--no-plot", action="store_true", help="do not draw loss.png")
+    group.add_argument("--json", action="store_true", help="print a JSON summary on stdout instead of the report")
+
+
+DEMO_EPILOG = """examples:
+  rnnlab demo                                    the notebook's task with its sizes (a few seconds)
+  rnnlab demo --samples 10000                    every (a0, a1) pair seen: close to the 0.652-nat floor
+  rnnlab demo --variant fibonacci --cell lstm    every step needs memory; a gated cell learns it
+"""
+TRAIN_EPILOG = """examples:
+  rnnlab train letters --cell gru --epochs 50 --out runs/gru
+  rnnlab train letters --config letters.toml --lr 0.01     (options override the file)
+  rnnlab train letters --schedule cosine --early-stopping 20
+"""
+RESUME_EPILOG = """examples:
+  rnnlab resume runs/gru                 continue an interrupted run up to its planned epochs
+  rnnlab resume runs/gru --epochs 20     train 20 more epochs
+"""
+EVALUATE_EPILOG = """examples:
+  rnnlab evaluate runs/gru               held-out results of the run's best model
+  rnnlab evaluate runs/gru/last.npz --json
+"""
+PREDICT_EPILOG = """examples:
+  rnnlab predict runs/letters-20261129-101500 r r i q g --top 5
+  rnnlab predict runs/letters-20261129-101500/model.npz rriqg --json
+"""
+INFO_EPILOG = """examples:
+  rnnlab info runs/gru                   the model, its data and its training
+  rnnlab info runs/gru/last.npz --json
+"""
+PLOT_EPILOG = """examples:
+  rnnlab plot runs/gru                   redraw runs/gru/loss.png from history.csv
+  rnnlab plot runs/gru --out gru.png
+"""
+FLOW_EPILOG = """examples:
+  rnnlab gradient-flow                   |dL/dh_t| over 100 steps for RNN, LSTM and GRU, to gradient-flow.png
+  rnnlab gradient-flow --steps 200 --out flow.png --json
+"""
+GRADCHECK_EPILOG = """examples:
+  rnnlab gradcheck               every layer and the whole model, relative error per parameter
+  rnnlab gradcheck --cell lstm   one cell: 1 and 2 layers, one and two directions, ragged lengths
+  rnnlab gradcheck --notebook    the notebook's backward pass: each of its four bugs, and all fixed
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``rnnlab`` command (subcommands demo, predict, gradcheck)."""
-    parser = argparse.ArgumentParser(
-        prog="rnnlab",
-        description="Recurrent neural networks in NumPy: train, check and use them.",
-        formatter_class=_Formatter,
-    )
+    """The argument parser of the ``rnnlab`` command."""
+    from rnnlab.tasks import TASKS
+
+    parser = _Parser(prog="rnnlab", description="Recurrent neural networks in NumPy: train, check and use them.",
+                     formatter_class=_Formatter)
     parser.add_argument("--version", action="version", version=f"rnnlab {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    demo = sub.add_parser(
-        "demo",
-        help="the notebook's letter task end to end, done right",
-        description="Generate the notebook's letter task, train an RNN on it, report held-out accuracy per "
-        "step and cross-entropy against the best possible, show predictions, save the model and plots.",
-        epilog=DEMO_EPILOG,
-        formatter_class=_Formatter,
-    )
-    demo.add_argument("--samples", type=_positive_int, default=1000, help="training sequences")
-    demo.add_argument("--val-samples", type=_positive_int, default=1000, help="held-out sequences")
-    demo.add_argument("--seq-len", type=_positive_int, default=5, help="input letters per sequence")
-    demo.add_argument("--variant", choices=("sum", "fibonacci"), default="sum",
-                      help="sum: the notebook's rule (sum of all previous letters); fibonacci: previous two")
-    demo.add_argument("--cell", choices=("rnn", "lstm", "gru"), default="rnn", help="recurrent cell")
-    demo.add_argument("--hidden-size", type=_positive_int, default=50, help="recurrent hidden units")
-    demo.add_argument("--num-layers", type=_positive_int, default=1, help="stacked recurrent layers")
-    demo.add_argument("--dropout", type=_probability, default=0.0, help="dropout between stacked layers")
-    demo.add_argument("--embedding-dim", type=_positive_int, default=32, help="letter embedding size")
-    demo.add_argument("--nonlinearity", choices=("tanh", "relu"), default="tanh", help="activation (--cell rnn)")
-    demo.add_argument("--epochs", type=_positive_int, default=200, help="passes over the training data")
-    demo.add_argument("--batch-size", type=_positive_int, default=32, help="sequences per step")
-    demo.add_argument("--optimizer", choices=("adam", "sgd"), default="adam", help="optimizer")
-    demo.add_argument("--lr", type=_positive_float, default=0.003, help="learning rate")
-    demo.add_argument("--momentum", type=_non_negative_float, default=0.0, help="SGD momentum")
-    demo.add_argument("--weight-decay", type=_non_negative_float, default=2e-4,
-                      help="L2 penalty; helps the model generalise the sum to letter pairs it never saw")
-    demo.add_argument("--clip-norm", type=_optional_positive, default=5.0,
-                      help="rescale gradients to at most this global norm ('none' to disable)")
-    demo.add_argument("--clip-value", type=_optional_positive, default=None,
-                      help="clamp each gradient entry to [-v, v], the notebook's clipping ('none' to disable)")
-    demo.add_argument("--dtype", choices=("float32", "float64"), default="float32", help="floating-point precision")
-    demo.add_argument("--seed", type=int, default=0, help="seed for data, initial weights and shuffling")
-    demo.add_argument("--out", type=Path, default=None, help="run folder (default runs/letters-<timestamp>)")
-    demo.add_argument("--no-plot", action="store_true", help="do not write the loss-curve PNG")
-    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    def add(name, help_text, description, epilog):
+        return sub.add_parser(name, help=help_text, description=description, epilog=epilog, formatter_class=_Formatter)
+
+    demo = add("demo", "the notebook's letter task end to end, done right",
+               "Generate the notebook's letter task, train on it, report held-out accuracy per step and "
+               "cross-entropy against the best possible, show predictions, and save the run.", DEMO_EPILOG)
+    _add_run_options(demo, TASKS["letters"])
     demo.set_defaults(func=cmd_demo)
 
-    predict = sub.add_parser(
-        "predict",
-        help="the most likely next letters after a sequence",
-        description="Load a saved next-token model and print the top-k next tokens after the given sequence, "
-        "with probabilities (the notebook's predict). Tokens may be given one per argument or run together.",
-        epilog=PREDICT_EPILOG,
-        formatter_class=_Formatter,
-    )
-    predict.add_argument("model", type=Path, help="a model file saved by rnnlab (model.npz in a run folder)")
+    train = add("train", "train a model on a task, into a run folder",
+                "Train on one of the tasks; everything is saved to a run folder as it goes.", TRAIN_EPILOG)
+    tasks = train.add_subparsers(dest="task", metavar="TASK", parser_class=_Parser, required=True)
+    for task in TASKS.values():
+        p = tasks.add_parser(task.name, help=task.description, description=f"Train on the {task.name} task: "
+                             f"{task.description}.", epilog=TRAIN_EPILOG, formatter_class=_Formatter)
+        _add_run_options(p, task)
+        p.set_defaults(func=cmd_train)
+
+    resume = add("resume", "continue a run from its checkpoint, exactly",
+                 "Continue a run from RUN/last.npz: the same numbers as if it had never stopped.", RESUME_EPILOG)
+    resume.add_argument("run", type=Path, help="the run folder")
+    resume.add_argument("--epochs", type=_positive_int, default=None,
+                        help="train this many more epochs (default: up to the run's planned epochs)")
+    _add_output_options(resume)
+    resume.set_defaults(func=cmd_resume)
+
+    evaluate = add("evaluate", "held-out results of a run's model",
+                   "Evaluate a run's best model (or a model or checkpoint file) on the run's held-out data.",
+                   EVALUATE_EPILOG)
+    evaluate.add_argument("target", type=Path, help="a run folder, or a model.npz / last.npz inside one")
+    evaluate.add_argument("--json", action="store_true", help="print JSON for scripts")
+    evaluate.set_defaults(func=cmd_evaluate)
+
+    predict = add("predict", "the most likely next letters after a sequence",
+                  "Print the top-k next tokens after the given sequence, with probabilities (the notebook's "
+                  "predict). Tokens may be given one per argument or run together.", PREDICT_EPILOG)
+    predict.add_argument("model", type=Path, help="a run folder, or a model file saved by rnnlab")
     predict.add_argument("tokens", nargs="*", help="the input sequence, e.g. r r i q g")
     predict.add_argument("--top", type=_positive_int, default=5, help="how many candidates to show")
     predict.add_argument("--json", action="store_true", help="print JSON for scripts")
     predict.set_defaults(func=cmd_predict)
 
-    gradcheck = sub.add_parser(
-        "gradcheck",
-        help="check backward passes against finite differences",
-        description="Gradient-check rnnlab's layers and model in float64 (relative error per parameter; "
-        "a correct gradient gives about 1e-10), or the notebook's backward pass with --notebook.",
-        epilog=GRADCHECK_EPILOG,
-        formatter_class=_Formatter,
-    )
+    info = add("info", "what a model or run is: architecture, size, vocabulary, data, training",
+               "Describe a model file, a checkpoint or a run folder.", INFO_EPILOG)
+    info.add_argument("target", type=Path, help="a run folder, a model file or a checkpoint")
+    info.add_argument("--json", action="store_true", help="print JSON for scripts")
+    info.set_defaults(func=cmd_info)
+
+    plot = add("plot", "redraw a run's training curves", "Redraw RUN/loss.png from RUN/history.csv.", PLOT_EPILOG)
+    plot.add_argument("run", type=Path, help="the run folder")
+    plot.add_argument("--out", type=Path, default=None, help="where to write the picture (default: RUN/loss.png)")
+    plot.set_defaults(func=cmd_plot)
+
+    flow = add("gradient-flow", "the vanishing-gradient picture: |dL/dh_t| for RNN, LSTM and GRU",
+               "How much gradient reaches each time step from a loss at the last one, for a vanilla RNN, an "
+               "LSTM and a GRU side by side (freshly initialised, random inputs).", FLOW_EPILOG)
+    flow.add_argument("--steps", type=_positive_int, default=100, help="sequence length")
+    flow.add_argument("--hidden-size", type=_positive_int, default=32, help="hidden units of each layer")
+    flow.add_argument("--seed", type=_non_negative_int, default=0, help="seed for weights and inputs")
+    flow.add_argument("--out", type=Path, default=Path("gradient-flow.png"), help="where to write the picture")
+    flow.add_argument("--json", action="store_true", help="print the norms as JSON instead of drawing")
+    flow.set_defaults(func=cmd_gradient_flow)
+
+    gradcheck = add("gradcheck", "check backward passes against finite differences",
+                    "Gradient-check rnnlab's layers and model in float64 (relative error per parameter; a correct "
+                    "gradient gives about 1e-10), or the notebook's backward pass with --notebook.", GRADCHECK_EPILOG)
     gradcheck.add_argument("--cell", choices=("rnn", "lstm", "gru"), default=None,
                            help="check only this recurrent cell, in more configurations")
     gradcheck.add_argument("--notebook", action="store_true", help="check the notebook's backward pass instead")
@@ -173,10 +265,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _unrecognized(parser, args, extras) -> str:
+    """One line for unknown arguments, naming the right --help and the nearest real option."""
+    import difflib
+
+    prog, sub = "rnnlab", parser
+    for name in (getattr(args, "command", None), getattr(args, "task", None)):
+        actions = [a for a in sub._actions if isinstance(a, argparse._SubParsersAction)]
+        if name is None or not actions or name not in actions[0].choices:
+            break
+        sub = actions[0].choices[name]
+        prog = sub.prog
+    options = [s for a in sub._actions for s in a.option_strings if s.startswith("--")]
+    hint = ""
+    flag = next((e.split("=")[0] for e in extras if e.startswith("--")), None)
+    if flag:
+        close = difflib.get_close_matches(flag, options, n=1)
+        hint = f"; did you mean {close[0]}?" if close else ""
+    return f"{prog}: error: unrecognized arguments: {' '.join(extras)}{hint} (see {prog} --help)"
+
+
 def main(argv=None) -> int:
     """Run the command line with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args, extras = parser.parse_known_args(argv)
+    except SystemExit as exc:  # --help, --version, and one-line usage errors
+        return int(exc.code or 0)
+    if extras:
+        print(_unrecognized(parser, args, extras), file=sys.stderr)
+        return 2
     if args.command is None:
         parser.print_help(sys.stderr)
         return 2
@@ -185,9 +303,11 @@ def main(argv=None) -> int:
     except RnnlabError as exc:
         if args.debug:
             raise
-        message = " ".join(str(exc).split())
-        print(f"rnnlab: error: {message}", file=sys.stderr)
+        print(f"rnnlab: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
+    except TrainingInterrupted as exc:
+        print(f"rnnlab: {exc}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print("rnnlab: interrupted", file=sys.stderr)
         return 130
@@ -197,134 +317,251 @@ def main(argv=None) -> int:
         return 0
 
 
-# -- demo ------------------------------------------------------------------------------------
-def _step_descriptions(variant: str, T: int) -> list[str]:
-    names = ["2nd letter: pure chance"]
-    for t in range(1, T):
-        if variant == "sum":
-            names.append("a0 + a1: needs memory" if t == 1 else "2 x previous: no memory")
-        else:
-            names.append(f"a{t - 1} + a{t}: needs memory")
-    return names
+# -- run configs -----------------------------------------------------------------------------------
 
 
-def _default_run_folder(task: str) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = Path("runs") / f"{task}-{stamp}"
-    path, k = base, 1
-    while path.exists():
-        k += 1
-        path = base.with_name(f"{base.name}-{k}")
-    return path
-
-
-def cmd_demo(args) -> int:
-    """``rnnlab demo``: the notebook end to end, done right."""
-    from rnnlab.data import LETTERS, format_samples, letter_task
-    from rnnlab.models import NextTokenModel
-
-    out = args.out or _default_run_folder("letters")
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} is a file; give a folder")
-    seeds = np.random.SeedSequence(args.seed).spawn(4)
-    data_rng, val_rng, init_rng = (np.random.default_rng(s) for s in seeds[:3])
-    shuffle_seed = int(seeds[3].generate_state(1)[0])
-    x, y = letter_task(args.samples, seq_len=args.seq_len, variant=args.variant, rng=data_rng)
-    xv, yv = letter_task(args.val_samples, seq_len=args.seq_len, variant=args.variant, rng=val_rng)
-    rule = "sum of all previous letters" if args.variant == "sum" else "sum of the previous two letters"
-    print(f"rnnlab {__version__} demo: the notebook's letter task, done right")
-    print(f"task: each letter is the {rule}, mod 26; {args.samples} training and "
-          f"{args.val_samples} held-out sequences (seed {args.seed})")
-    print(format_samples(x, y, n=5))
-    print()
-    if args.cell != "rnn" and args.nonlinearity != "tanh":
-        raise ConfigError("--nonlinearity applies to --cell rnn only")
-    model = NextTokenModel(LETTERS, cell=args.cell, embedding_dim=args.embedding_dim, hidden_size=args.hidden_size,
-                           num_layers=args.num_layers, dropout=args.dropout, nonlinearity=args.nonlinearity,
-                           dtype=args.dtype, rng=init_rng)
-    clip = []
-    if args.clip_norm:
-        clip.append(f"norm clip {args.clip_norm:g}")
-    if args.clip_value:
-        clip.append(f"value clip {args.clip_value:g}")
-    print(f"model: {model.describe()}: {model.num_parameters():,} parameters, {args.dtype}")
-    print(f"training: {args.optimizer} lr {args.lr:g}, weight decay {args.weight_decay:g}, batch {args.batch_size}, "
-          f"{args.epochs} epochs" + (", " + ", ".join(clip) if clip else ", no clipping"))
-    t0 = time.perf_counter()
-    history = model.fit(
-        x, y, validation=(xv, yv), epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
-        lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay, clip_norm=args.clip_norm,
-        clip_value=args.clip_value, seed=shuffle_seed, progress=False if args.quiet else None,
-        log_every=max(1, args.epochs // 10),
-    )
-    elapsed = time.perf_counter() - t0
-    speed = args.samples * args.epochs / sum(r["time_s"] for r in history.rows)
-    print(f"trained in {elapsed:.1f} s ({speed:,.0f} sequences/s including validation)")
-    print()
-
-    metrics = model.evaluate(xv, yv)
-    floor = math.log(26) / args.seq_len
-    print(f"held-out results ({args.val_samples} sequences):")
-    print(f"  {'step':<5}{'target':<26}{'accuracy':>9}{'CE (nats)':>11}")
-    for t, desc in enumerate(_step_descriptions(args.variant, args.seq_len)):
-        print(f"  {t:<5}{desc:<26}{metrics['per_step_accuracy'][t]:>9.3f}{metrics['per_step_loss'][t]:>11.3f}")
-    print(f"  chance accuracy 1/26 = {1 / 26:.3f}; step 0 cannot beat ln(26) = {math.log(26):.3f} nats")
-    print(f"  mean per-step cross-entropy: {metrics['loss']:.3f} nats "
-          f"(best possible ln(26)/{args.seq_len} = {floor:.3f})")
-    print()
-
-    print("predictions for the last step of 5 held-out sequences (top 5, as the notebook shows):")
-    for i in range(min(5, len(xv))):
-        seq = LETTERS.decode(xv[i])
-        truth = LETTERS.decode(yv[i, -1:])
-        top = model.predict_topk(seq, k=5)
-        shown = ", ".join(f"{tok} {p:.3f}" for tok, p in top)
-        mark = "right" if top[0][0] == truth else "wrong"
-        print(f"  {' '.join(seq)}  ->  {shown}   truth {truth} ({mark})")
-    print()
-
-    summary = {"task": "letters", "variant": args.variant, "cell": args.cell, "seq_len": args.seq_len,
-               "samples": args.samples, "epochs": args.epochs, "val_loss": metrics["loss"],
-               "val_accuracy": metrics["accuracy"], "val_per_step_accuracy": metrics["per_step_accuracy"]}
-    config = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items() if k not in ("func",)}
+def _read_config_file(path: Path) -> dict:
+    if not path.exists():
+        raise ConfigError(f"no config file at {path}")
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        model_path = model.save(out / "model.npz", extra=summary)
-        history.save_csv(out / "history.csv")
-        from rnnlab.io import atomic_write_text
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text") from None
+    try:
+        if path.suffix.lower() == ".toml":
+            return tomllib.loads(text)
+        if path.suffix.lower() == ".json":
+            value = json.loads(text)
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path} should hold a JSON object")
+            return value
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid {path.suffix[1:].upper()}: {exc}") from None
+    raise ConfigError(f"{path}: a config file should end in .json or .toml")
 
-        atomic_write_text(out / "config.json", json.dumps(config, indent=2, sort_keys=True) + "\n")
-        saved = [model_path, out / "history.csv", out / "config.json"]
-        if not args.no_plot:
-            from rnnlab.plot import plot_history
 
-            title = f"{args.cell.upper()} on the letter task ({args.variant}, {args.samples} training sequences)"
-            try:
-                saved.append(plot_history(history, out / "loss.png", title=title, floor=floor))
-            except RnnlabError as exc:  # matplotlib missing: the run is still useful
-                print(f"note: no plot ({exc})")
-    except OSError as exc:
-        raise ConfigError(f"cannot write the run folder {out}: {exc.strerror or exc}") from None
-    print(f"saved in {out}/: " + ", ".join(p.name for p in saved))
-    print(f"try: rnnlab predict {model_path} {' '.join(LETTERS.decode(xv[0]))}")
+def _run_config(args, task) -> dict:
+    """defaults < --config file < command-line options."""
+    config = {"task": task.name, "seed": 0, "data": {}, "model": {}, "train": {}}
+    if args.config is not None:
+        loaded = _read_config_file(args.config)
+        if loaded.get("task", task.name) != task.name:
+            raise ConfigError(f"{args.config}: this config is for task {loaded['task']!r}, not {task.name!r}")
+        for key, value in loaded.items():
+            if key in ("data", "model", "train") and isinstance(value, dict):
+                config[key].update(value)
+            else:
+                config[key] = value
+    for dest, value in vars(args).items():
+        if "." in dest:
+            section, name = dest.split(".", 1)
+            config[section][name] = value
+    if hasattr(args, "seed"):
+        config["seed"] = args.seed
+    return config
+
+
+# -- training ----------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _report_stream(args):
+    """Where the human report goes: stdout, or nowhere with --json (the JSON summary goes to stdout)."""
+    if args.json:
+        yield _io.StringIO()
+    else:
+        yield sys.stdout
+
+
+def _train_and_report(run, trainer, validation, args, epochs=None, out=None, intro=None) -> dict:
+    from rnnlab.models import load_model
+    from rnnlab.runs import MODEL
+
+    run.plots = not args.no_plot
+    m, t = trainer.model, trainer.config
+    clip = [f"norm clip {t.clip_norm:g}"] if t.clip_norm else []
+    clip += [f"value clip {t.clip_value:g}"] if t.clip_value else []
+    print(f"model: {m.describe()}: {m.num_parameters():,} parameters, {m.dtype.name}", file=out)
+    schedule = "" if t.schedule == "constant" else f", {t.schedule} schedule"
+    stopping = f", early stopping after {t.early_stopping} epochs without improvement" if t.early_stopping else ""
+    print(f"training: {t.optimizer} lr {t.lr:g}, weight decay {t.weight_decay:g}, batch {t.batch_size}, "
+          f"{run.config['train']['epochs']} epochs" + (", " + ", ".join(clip) if clip else ", no clipping")
+          + schedule + stopping, file=out)
+    start = time.perf_counter()
+    try:
+        trainer.run(epochs=epochs, on_epoch_end=run.on_epoch_end, on_interrupt=run.on_interrupt)
+    except TrainingDiverged as exc:
+        last = run.folder / "last.npz"
+        keep = f" The last good checkpoint is {last} (epoch {trainer.epoch})." if last.exists() else ""
+        raise TrainingDiverged(str(exc) + keep, exc.epoch, exc.step) from None
+    elapsed = time.perf_counter() - start
+    if run.plots:
+        run.plot(trainer.history)
+    rows = trainer.history.rows
+    speed = [r["seq_per_s"] for r in rows if r["seq_per_s"]]
+    print(f"trained {trainer.epoch} epochs in {elapsed:.1f} s"
+          + (f" ({np.median(speed):,.0f} sequences/s)" if speed else "")
+          + (f"; stopped early: no improvement of {trainer.monitor} since epoch {trainer.best_epoch}"
+             if trainer.stopped_early else ""), file=out)
+    print(file=out)
+    best = load_model(run.folder / MODEL)
+    print(f"the best model (epoch {best.file_extra.get('epoch')}, {trainer.monitor} "
+          f"{best.file_extra.get('best'):.4f}) is in {run.folder / MODEL}:", file=out)
+    results = run.task.report(best, run.config, validation, out)
+    print(file=out)
+    saved = sorted(p.name for p in run.folder.iterdir() if not p.name.startswith("."))
+    print(f"saved in {run.folder}/: {', '.join(saved)}", file=out)
+    return {"run": str(run.folder), "epochs": trainer.epoch, "best_epoch": trainer.best_epoch,
+            "monitor": trainer.monitor, "best": trainer.best, "stopped_early": trainer.stopped_early,
+            "seconds": elapsed, "results": results}
+
+
+def _print_json(obj) -> None:
+    def default(o):
+        if isinstance(o, (np.floating, np.integer)):
+            return o.item()
+        if isinstance(o, tuple):
+            return list(o)
+        raise TypeError(type(o).__name__)
+
+    print(json.dumps(obj, default=default))
+
+
+def _start_run(args, task):
+    from rnnlab.runs import Run, default_folder
+
+    config = _run_config(args, task)
+    run = Run.create(args.out or default_folder(task.name), config)
+    trainer, train, val = run.new_trainer(progress=False if args.quiet else None, log_every=0 if args.quiet else None)
+    return run, trainer, train, val
+
+
+def cmd_train(args) -> int:
+    """``rnnlab train TASK [options]``."""
+    from rnnlab.runs import get_task
+
+    task = get_task(args.task)
+    run, trainer, train, val = _start_run(args, task)
+    with _report_stream(args) as out:
+        print(f"rnnlab {__version__}: training on the {task.name} task into {run.folder}", file=out)
+        task.intro(run.config, train, out)
+        print(file=out)
+        summary = _train_and_report(run, trainer, val, args, out=out)
+    if args.json:
+        _print_json(summary)
     return 0
 
 
-# -- predict ---------------------------------------------------------------------------------
+def cmd_demo(args) -> int:
+    """``rnnlab demo``: the notebook end to end, done right (``train letters`` with a guided report)."""
+    from rnnlab.data import LETTERS
+    from rnnlab.tasks import TASKS
+
+    task = TASKS["letters"]
+    run, trainer, train, val = _start_run(args, task)
+    with _report_stream(args) as out:
+        print(f"rnnlab {__version__} demo: the notebook's letter task, done right", file=out)
+        task.intro(run.config, train, out)
+        print(file=out)
+        summary = _train_and_report(run, trainer, val, args, out=out)
+        print(f"try: rnnlab predict {run.folder} {' '.join(LETTERS.decode(val[0][0]))}", file=out)
+        print(f"     rnnlab info {run.folder}    rnnlab resume {run.folder} --epochs 50", file=out)
+    if args.json:
+        _print_json(summary)
+    return 0
+
+
+def cmd_resume(args) -> int:
+    """``rnnlab resume RUN [--epochs N]``."""
+    from rnnlab.runs import Run
+
+    run = Run.open(args.run)
+    trainer, _, val = run.resume_trainer(progress=False if args.quiet else None, log_every=0 if args.quiet else None)
+    planned = run.config["train"]["epochs"]
+    if args.epochs is None and (trainer.epoch >= planned or trainer.stopped_early) and trainer._partial is None:
+        why = "stopped early" if trainer.stopped_early else f"trained all {planned} planned epochs"
+        print(f"{run.folder} has {why}; pass --epochs N to train N more", file=sys.stderr)
+        return 0
+    epochs = None
+    if args.epochs is not None:
+        trainer.stopped_early = False
+        run.config["train"]["epochs"] = trainer.epoch + (trainer._partial is not None) + args.epochs
+        trainer.config.epochs = run.config["train"]["epochs"]
+        run.save_config()
+        epochs = args.epochs
+    with _report_stream(args) as out:
+        where = f"epoch {trainer.epoch}" + (f" and step {trainer._partial['next_step'] - 1} of the next"
+                                            if trainer._partial else "")
+        print(f"rnnlab {__version__}: resuming {run.folder} after {where}", file=out)
+        summary = _train_and_report(run, trainer, val, args, epochs=epochs, out=out)
+    if args.json:
+        _print_json(summary)
+    return 0
+
+
+# -- using trained models ----------------------------------------------------------------------------
+
+
+def _resolve_model_path(target: Path) -> Path:
+    from rnnlab.runs import MODEL
+
+    if target.is_dir():
+        path = target / MODEL
+        if not path.exists():
+            raise ConfigError(f"{target} has no {MODEL}: is it a run folder?")
+        return path
+    return target
+
+
+def _run_of(target: Path, model):
+    """The run a model belongs to: its folder's config, else the run config in its header."""
+    from rnnlab.runs import CONFIG, Run
+    from rnnlab.tasks import TASKS, config_from_dict
+
+    folder = target if target.is_dir() else target.parent
+    if (folder / CONFIG).exists():
+        return Run.open(folder)
+    run_config = model.file_extra.get("run")
+    if isinstance(run_config, dict) and run_config.get("task") in TASKS:
+        task = TASKS[run_config["task"]]
+        return Run(folder, config_from_dict(task, run_config), task)
+    return None
+
+
+def cmd_evaluate(args) -> int:
+    """``rnnlab evaluate RUN|MODEL``."""
+    from rnnlab.models import load_model
+
+    path = _resolve_model_path(args.target)
+    model = load_model(path)
+    run = _run_of(args.target, model)
+    if run is None:
+        raise ConfigError(f"{path} carries no run config and sits in no run folder: rnnlab cannot rebuild its "
+                          "held-out data")
+    _, val = run.data()
+    with _report_stream(args) as out:
+        print(f"{path}: {model.describe()}", file=out)
+        results = run.task.report(model, run.config, val, out)
+    if args.json:
+        _print_json({"model": str(path), "results": results})
+    return 0
+
+
 def cmd_predict(args) -> int:
     """``rnnlab predict MODEL TOKENS... --top K``."""
     from rnnlab.models import NextTokenModel, load_model
 
-    model = load_model(args.model)
+    path = _resolve_model_path(args.model)
+    model = load_model(path)
     if not isinstance(model, NextTokenModel):
-        raise ConfigError(f"{args.model} holds a {type(model).__name__}; predict needs a next-token model")
+        raise ConfigError(f"{path} holds a {type(model).__name__}; predict needs a next-token model")
     text = "".join(args.tokens)
     if not text:
         raise DataError("the input sequence is empty: give at least one token, e.g. rnnlab predict MODEL r r i q g")
     tokens = model.vocab.split(text) if all(len(t) == 1 for t in model.vocab) else list(args.tokens)
     top = model.predict_topk(tokens, k=args.top)
     if args.json:
-        print(json.dumps({"input": tokens, "top": [{"token": t, "probability": p} for t, p in top]}))
+        _print_json({"input": tokens, "top": [{"token": t, "probability": p} for t, p in top]})
     else:
         print(f"input: {' '.join(tokens)}")
         for rank, (tok, p) in enumerate(top, 1):
@@ -332,7 +569,118 @@ def cmd_predict(args) -> int:
     return 0
 
 
-# -- gradcheck -------------------------------------------------------------------------------
+def _describe(path: Path, target: Path) -> dict:
+    from rnnlab.io import load_arrays
+    from rnnlab.models import load_model
+
+    header, _ = load_arrays(path)
+    model = load_model(path)
+    vocab = model.vocab.tokens if hasattr(model, "vocab") else None
+    info = {
+        "file": str(path), "kind": header.get("kind", "model"), "format_version": header.get("format_version"),
+        "written_by": f"rnnlab {header.get('rnnlab_version')}", "model": type(model).__name__,
+        "architecture": model.describe() if hasattr(model, "describe") else repr(model),
+        "parameters": model.num_parameters(), "dtype": model.dtype.name, "config": model.get_config(),
+    }
+    if vocab is not None:
+        chars = all(len(t) == 1 for t in vocab)
+        info["vocabulary"] = {"size": len(vocab), "tokens": "".join(vocab) if chars else vocab}
+    run = _run_of(target, model)
+    if run is not None:
+        info["run"] = {"folder": str(run.folder), "task": run.task.name, "seed": run.config["seed"],
+                       "data": run.config["data"], "train": run.config["train"]}
+    trainer = header.get("trainer")
+    if isinstance(trainer, dict):
+        history = trainer.get("history") or []
+    else:
+        history = []
+        hist_path = path.parent / "history.csv"
+        if run is not None and hist_path.exists():
+            from rnnlab.training import History
+
+            history = History.from_csv(hist_path.read_text(encoding="utf-8")).rows
+    if history:
+        last = history[-1]
+        info["training"] = {
+            "epochs": len(history), "best_epoch": model.file_extra.get("epoch") if info["kind"] == "model" else
+            (trainer or {}).get("best_epoch"),
+            "last": {k: last.get(k) for k in ("train_loss", "val_loss", "val_accuracy", "lr")},
+            "seconds": sum(r.get("time_s") or 0 for r in history),
+        }
+    return info
+
+
+def cmd_info(args) -> int:
+    """``rnnlab info MODEL|RUN``."""
+    path = _resolve_model_path(args.target)
+    info = _describe(path, args.target)
+    if args.json:
+        _print_json(info)
+        return 0
+    print(f"{info['file']}: rnnlab {info['kind']} file, format version {info['format_version']}, "
+          f"written by {info['written_by']}")
+    print(f"  model: {info['architecture']}")
+    print(f"  {info['parameters']:,} parameters, {info['dtype']}")
+    if "vocabulary" in info:
+        v = info["vocabulary"]
+        tokens = v["tokens"] if isinstance(v["tokens"], str) else " ".join(v["tokens"][:30])
+        print(f"  vocabulary: {v['size']} tokens: {tokens!r}")
+    if "run" in info:
+        r = info["run"]
+        print(f"  run: task {r['task']}, seed {r['seed']}, data {r['data']}")
+        t = r["train"]
+        print(f"  training config: {t['optimizer']} lr {t['lr']:g}, batch {t['batch_size']}, {t['epochs']} epochs, "
+              f"schedule {t['schedule']}")
+    if "training" in info:
+        t = info["training"]
+        last = t["last"]
+        val = "" if last["val_loss"] is None else (
+            f", val_loss {last['val_loss']:.4f}, val_acc {last['val_accuracy']:.4f}")
+        print(f"  trained: {t['epochs']} epochs in {t['seconds']:.1f} s; best epoch {t['best_epoch']}; "
+              f"last epoch train_loss {last['train_loss']:.4f}{val}, lr {last['lr']:.3g}")
+    return 0
+
+
+def cmd_plot(args) -> int:
+    """``rnnlab plot RUN``."""
+    from rnnlab.runs import HISTORY, Run
+    from rnnlab.training import History
+
+    run = Run.open(args.run)
+    path = run.folder / HISTORY
+    if not path.exists():
+        raise ConfigError(f"{run.folder} has no {HISTORY} yet: train at least one epoch first")
+    history = History.from_csv(path.read_text(encoding="utf-8"))
+    out = run.plot(history, args.out)
+    if out is None:
+        raise RnnlabError("plotting needs matplotlib: pip install 'rnnlab[plot]'")
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_gradient_flow(args) -> int:
+    """``rnnlab gradient-flow``: the vanishing-gradient picture."""
+    from rnnlab.diagnostics import gradient_flow
+
+    groups = gradient_flow(steps=args.steps, hidden_size=args.hidden_size, seed=args.seed)
+    if args.json:
+        _print_json({"steps": args.steps, "hidden_size": args.hidden_size, "norms": groups})
+        return 0
+    from rnnlab.plot import plot_gradient_flow
+
+    out = plot_gradient_flow(groups, args.out, hidden_size=args.hidden_size)
+    print(f"|dL/dh_t| {args.steps - 1} steps before the loss, relative to the last step:")
+    for setting, norms in groups.items():
+        print(f"  {setting}:")
+        for name, values in norms.items():
+            print(f"    {name:<26}{values[0] / values[-1]:9.1e}")
+    print(f"wrote {out}")
+    return 0
+
+
+# -- gradcheck ---------------------------------------------------------------------------------------
+
+
 def _cell_reports(cell: str, seed: int) -> dict:
     from rnnlab.gradcheck import check_layer
     from rnnlab.nn import CELL_TYPES
@@ -393,7 +741,7 @@ def _notebook_reports(seed: int) -> dict:
 
 
 def cmd_gradcheck(args) -> int:
-    """``rnnlab gradcheck [--notebook]``."""
+    """``rnnlab gradcheck [--cell C] [--notebook]``."""
     if args.notebook:
         reports = _notebook_reports(args.seed)
     elif args.cell:

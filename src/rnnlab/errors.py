@@ -41,6 +41,21 @@ class ModelFileError(RnnlabError, ValueError):
     """A model file is missing, corrupt, truncated, unsafe, or was written for something else."""
 
 
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training stopped on Ctrl-C, cleanly, between two steps.
+
+    ``epoch`` and ``step`` (counted from 1) say where; ``checkpoint`` is the path of the
+    checkpoint written on the way out, if any. Being a ``KeyboardInterrupt``, it ends a
+    script as Ctrl-C always does unless caught.
+    """
+
+    def __init__(self, message: str, epoch: int, step: int, checkpoint=None):
+        super().__init__(message)
+        self.epoch = epoch
+        self.step = step
+        self.checkpoint = checkpoint
+
+
 class TrainingDiverged(RnnlabError, FloatingPointError):
     """The loss or the gradient became NaN or infinite; training stopped.
 

@@ -37,6 +37,16 @@ HEADER_KEY = "__header__"
 MAX_TOTAL_BYTES = 1 << 33  # 8 GiB: refuse files declaring more than this
 
 
+def _file_mode(path: Path) -> int:
+    """The mode a new file at ``path`` should get: the existing file's, else 0666 minus the umask."""
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def atomic_write(path, write, mode: str = "wb") -> Path:
     """Write a file atomically: ``write(fileobj)`` fills a temporary file, then it replaces ``path``.
 
@@ -51,6 +61,7 @@ def atomic_write(path, write, mode: str = "wb") -> Path:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _file_mode(path))  # mkstemp's files are private (0600); give the usual mode
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

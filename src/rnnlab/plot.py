@@ -9,6 +9,8 @@ from __future__ import annotations
 import io as _io
 from pathlib import Path
 
+import numpy as np
+
 from rnnlab.errors import RnnlabError
 from rnnlab.io import atomic_write
 
@@ -60,4 +62,28 @@ def plot_history(history, path, title: str = "Training", floor: float | None = N
     ax_acc.grid(alpha=0.3)
     ax_acc.legend()
     fig.suptitle(title)
+    return _save(fig, path)
+
+
+def plot_gradient_flow(groups: dict, path, hidden_size: int | None = None) -> Path:
+    """The vanishing-gradient picture: |dL/dh_t| against t, one panel per setting, log scale.
+
+    groups: ``{setting: {layer name: [|dL/dh_1|, ..., |dL/dh_T|]}}``, as returned by
+    :func:`rnnlab.diagnostics.gradient_flow`.
+    """
+    fig = _new_figure(11, 4.5)
+    axes = np.atleast_1d(fig.subplots(1, len(groups), sharey=True))
+    colors = {"RNN": "tab:red", "LSTM": "tab:blue", "GRU": "tab:green"}
+    for ax, (setting, norms) in zip(axes, groups.items(), strict=True):
+        steps = 0
+        for name, values in norms.items():
+            steps = len(values)
+            ax.semilogy(range(1, steps + 1), values, label=name, linewidth=2, color=colors.get(name.split(",")[0]))
+        ax.set_xlabel(f"time step t (the loss depends on step {steps} only)")
+        ax.set_title(setting)
+        ax.grid(alpha=0.3, which="both")
+        ax.legend()
+    axes[0].set_ylabel("|dL/dh_t|: gradient reaching step t (log scale)")
+    size = f" (one layer, hidden size {hidden_size}, float64)" if hidden_size else ""
+    fig.suptitle(f"How far back the gradient reaches{size}")
     return _save(fig, path)

@@ -9,6 +9,7 @@ saved model from its file alone.
 from __future__ import annotations
 
 import inspect
+import warnings
 from pathlib import Path
 
 from rnnlab import io
@@ -72,13 +73,15 @@ class Model(Module):
 
     @classmethod
     def load(cls, path) -> Model:
-        """Load a model saved by :meth:`save`; the file must hold a ``cls`` (or subclass) model.
+        """Load a model saved by :meth:`save` (or from a training checkpoint); it must be a ``cls``.
 
         Every array is checked against the model its header declares (names, shapes,
         dtype, finite values); any mismatch raises :class:`~rnnlab.errors.ModelFileError`.
         The header's ``extra`` dict is available as ``model.file_extra``.
         """
         header, arrays = io.load_arrays(path)
+        if header.get("kind") == "checkpoint":  # a training checkpoint also holds the model
+            arrays = {k[len("model.") :]: v for k, v in arrays.items() if k.startswith("model.")}
         kind = header.get("model")
         target = MODEL_TYPES.get(kind) if isinstance(kind, str) else None
         if target is None:
@@ -86,7 +89,9 @@ class Model(Module):
         if not issubclass(target, cls):
             raise ModelFileError(f"{path} holds a {kind}, not a {cls.__name__}")
         try:
-            model = target.from_config(header.get("config"))
+            with warnings.catch_warnings():  # construction advice (e.g. dropout on one layer) was given at build time
+                warnings.simplefilter("ignore", UserWarning)
+                model = target.from_config(header.get("config"))
         except ConfigError as exc:
             raise ModelFileError(f"{path} has an invalid model configuration: {exc}") from None
         expected = {name: p.shape for name, p, _ in model.named_parameters()}

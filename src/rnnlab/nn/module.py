@@ -32,13 +32,15 @@ _DTYPES = {"float32": np.float32, "float64": np.float64}
 
 def resolve_dtype(dtype) -> np.dtype:
     """Return ``np.dtype(float32)`` or ``np.dtype(float64)`` for a dtype or its name; reject others."""
-    try:
+    if isinstance(dtype, str):
+        if dtype not in _DTYPES:
+            raise ConfigError(f"dtype should be float32 or float64, got {dtype!r}")
+        return np.dtype(_DTYPES[dtype])
+    if isinstance(dtype, np.dtype) or (isinstance(dtype, type) and issubclass(dtype, np.generic)):
         dt = np.dtype(dtype)
-    except TypeError as exc:
-        raise ConfigError(f"dtype should be float32 or float64, got {dtype!r}") from exc
-    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise ConfigError(f"dtype should be float32 or float64, got {dt.name}")
-    return dt
+        if dt in (np.dtype(np.float32), np.dtype(np.float64)):
+            return dt
+    raise ConfigError(f"dtype should be float32 or float64, got {dtype!r}")
 
 
 class Module:
@@ -76,6 +78,26 @@ class Module:
             yield prefix + name, p, self.grads[name]
         for cname, child in self._modules.items():
             yield from child.named_parameters(prefix + cname + ".")
+
+    def generators(self, prefix: str = "") -> dict[str, np.random.Generator]:
+        """The random generators this module and its children hold (``rng`` attributes), by path.
+
+        A checkpoint saves their states, so dropout masks continue exactly after a resume.
+        Each generator appears once, under its first path.
+        """
+        found: dict[str, np.random.Generator] = {}
+        seen: set[int] = set()
+
+        def walk(module: Module, path: str) -> None:
+            g = module.__dict__.get("rng")
+            if isinstance(g, np.random.Generator) and id(g) not in seen:
+                seen.add(id(g))
+                found[path or "."] = g
+            for name, child in module._modules.items():
+                walk(child, f"{path}.{name}" if path else name)
+
+        walk(self, prefix)
+        return found
 
     def num_parameters(self) -> int:
         """Total number of scalar parameters, children included."""

@@ -21,6 +21,13 @@ def _check_lr(lr) -> float:
     return float(lr)
 
 
+def _copy_buffer(own: np.ndarray, value, name: str) -> None:
+    value = np.asarray(value)
+    if value.shape != own.shape:
+        raise ConfigError(f"optimizer state {name!r} has shape {value.shape}, this model needs {own.shape}")
+    own[...] = value
+
+
 class Optimizer:
     """Base class: holds the module, the learning rate and the step counter."""
 
@@ -103,7 +110,7 @@ class SGD(Optimizer):
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
         if self._velocity is not None:
-            self._velocity[...] = state["velocity"]
+            _copy_buffer(self._velocity, state["velocity"], "velocity")
 
 
 class Adam(Optimizer):
@@ -167,8 +174,8 @@ class Adam(Optimizer):
 
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
-        self._m[...] = state["m"]
-        self._v[...] = state["v"]
+        _copy_buffer(self._m, state["m"], "m")
+        _copy_buffer(self._v, state["v"], "v")
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam}

@@ -1,5 +1,7 @@
-"""The training loop, its configuration and its per-epoch history."""
+"""Training: the resumable :class:`Trainer`, its :class:`TrainConfig`, the per-epoch :class:`History`."""
 
-from rnnlab.training.loop import History, TrainConfig, fit
+from rnnlab.training.config import TrainConfig
+from rnnlab.training.history import History
+from rnnlab.training.trainer import Trainer, fit
 
-__all__ = ["History", "TrainConfig", "fit"]
+__all__ = ["History", "TrainConfig", "Trainer", "fit"]

@@ -1,0 +1,184 @@
+"""Run folders: everything about one training run, written as it goes.
+
+::
+
+    RUN/
+      config.json   the complete run config (task, seed, data, model, train): enough to rebuild
+                    the data and the model and to train again
+      model.npz     the model at its best epoch on the monitored metric (validation loss by default)
+      last.npz      the latest checkpoint: model, optimizer, generators, counters, history
+      history.csv   one row per epoch: losses, accuracies, learning rate, time, sequences/s
+      loss.png      the training curves (when matplotlib is installed)
+
+Every file is written atomically. ``last.npz`` is written at the end of every epoch and on
+Ctrl-C, never after a diverged step, so it always holds the last good state; an existing run
+folder is never overwritten by a new run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from rnnlab.errors import ConfigError, ModelFileError, RnnlabError
+from rnnlab.io import atomic_write_text, check_arrays, load_arrays
+from rnnlab.tasks import TASKS, Task, config_from_dict
+from rnnlab.training import TrainConfig, Trainer
+
+CONFIG, MODEL, CHECKPOINT, HISTORY, PLOT = "config.json", "model.npz", "last.npz", "history.csv", "loss.png"
+PLOT_INTERVAL_S = 5.0  # the curves are redrawn after an epoch at most this often (and always at the end)
+
+
+def default_folder(task: str) -> Path:
+    """``runs/<task>-<timestamp>``, made unique if that folder exists."""
+    base = Path("runs") / f"{task}-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, k = base, 1
+    while path.exists():
+        k += 1
+        path = base.with_name(f"{base.name}-{k}")
+    return path
+
+
+def get_task(name: str) -> Task:
+    """The task called ``name``, or a ConfigError listing the known ones."""
+    try:
+        return TASKS[name]
+    except KeyError:
+        raise ConfigError(f"unknown task {name!r}; known tasks: {', '.join(TASKS)}") from None
+
+
+class Run:
+    """One run folder and its config (see the module docstring). Build with :meth:`create` or :meth:`open`."""
+
+    def __init__(self, folder: Path, config: dict, task: Task):
+        self.folder = Path(folder)
+        self.config = config
+        self.task = task
+        self.plots = True
+        self._last_plot = 0.0
+
+    # -- creating and opening ---------------------------------------------------------------------
+    @classmethod
+    def create(cls, folder, config: dict) -> Run:
+        """Start a new run in ``folder`` with a (validated) config; refuses a folder holding a run."""
+        folder = Path(folder)
+        task = get_task(config.get("task", ""))
+        config = config_from_dict(task, config)
+        if folder.exists() and not folder.is_dir():
+            raise ConfigError(f"--out {folder} is a file; give a folder")
+        if (folder / CONFIG).exists():
+            raise ConfigError(f"{folder} already holds a run; continue it with `rnnlab resume {folder}` "
+                              "or choose another --out")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(folder / CONFIG, json.dumps(config, indent=2) + "\n")
+        except OSError as exc:
+            raise ConfigError(f"cannot write the run folder {folder}: {exc.strerror or exc}") from None
+        return cls(folder, config, task)
+
+    @classmethod
+    def open(cls, folder) -> Run:
+        """Open an existing run folder (its config is validated again)."""
+        folder = Path(folder)
+        path = folder / CONFIG
+        if not folder.is_dir():
+            raise ConfigError(f"{folder} is not a run folder (no such folder)")
+        if not path.exists():
+            raise ConfigError(f"{folder} is not a run folder: it has no {CONFIG}")
+        try:
+            config = json.loads(path.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"{path} is not valid JSON ({exc})") from None
+        if not isinstance(config, dict):
+            raise ConfigError(f"{path} should hold a JSON object")
+        task = get_task(config.get("task", ""))
+        return cls(folder, config_from_dict(task, config), task)
+
+    def save_config(self) -> None:
+        """Rewrite config.json (e.g. after ``resume --epochs`` changed the planned total)."""
+        atomic_write_text(self.folder / CONFIG, json.dumps(self.config, indent=2) + "\n")
+
+    # -- building ---------------------------------------------------------------------------------
+    def _seeds(self):
+        """Generators for (data, validation data, initial weights) and the shuffling seed, from the run seed."""
+        ss = np.random.SeedSequence(self.config["seed"]).spawn(4)
+        gens = [np.random.default_rng(s) for s in ss[:3]]
+        return gens[0], gens[1], gens[2], int(ss[3].generate_state(1)[0])
+
+    def data(self) -> tuple[tuple, tuple]:
+        """(training arrays, validation arrays), rebuilt from the config and the seed."""
+        rng_data, rng_val, _, _ = self._seeds()
+        d = self.task.data_config(**self.config["data"])
+        return self.task.build_data(d, rng_data, rng_val)
+
+    def new_trainer(self, progress: bool | None = None, log_every: int | None = None):
+        """A fresh model and its Trainer: ``(trainer, train, validation)``."""
+        _, _, rng_init, shuffle_seed = self._seeds()
+        train, val = self.data()
+        model = self.task.build_model(self.task.model_config(**self.config["model"]), rng_init)
+        cfg = self._train_config(shuffle_seed, progress, log_every)
+        return Trainer(model, train, cfg, validation=val), train, val
+
+    def _train_config(self, shuffle_seed: int, progress, log_every) -> TrainConfig:
+        t = dict(self.config["train"])
+        t.update(seed=shuffle_seed, progress=progress,
+                 log_every=max(1, t["epochs"] // 10) if log_every is None else log_every)
+        return TrainConfig(**t)
+
+    def resume_trainer(self, progress: bool | None = None, log_every: int | None = None):
+        """The Trainer restored from ``last.npz``: ``(trainer, train, validation)``."""
+        path = self.folder / CHECKPOINT
+        if not path.exists():
+            raise ConfigError(f"{self.folder} has no checkpoint ({CHECKPOINT}) to resume from")
+        header, arrays = load_arrays(path)
+        if header.get("kind") != "checkpoint":
+            raise ModelFileError(f"{path} is a model file, not a training checkpoint")
+        trainer, train, val = self.new_trainer(progress, log_every)
+        model_arrays = {k[len("model.") :]: v for k, v in arrays.items() if k.startswith("model.")}
+        if header.get("model") != type(trainer.model).__name__ or header.get("config") != trainer.model.get_config():
+            raise ModelFileError(f"{path} holds a different model than {self.folder / CONFIG} describes")
+        expected = {name: p.shape for name, p, _ in trainer.model.named_parameters()}
+        check_arrays(path, model_arrays, expected, trainer.model.dtype)
+        trainer.model.load_state_dict(model_arrays)
+        trainer.load_checkpoint_state(header, arrays, path)
+        return trainer, train, val
+
+    # -- saving as training goes --------------------------------------------------------------------
+    def model_extra(self, trainer: Trainer) -> dict:
+        """What model.npz's header records about the run."""
+        row = trainer.history.rows[-1] if trainer.history.rows else {}
+        return {"task": self.task.name, "run": self.config, "epoch": trainer.epoch,
+                "monitor": trainer.monitor, "best": trainer.best,
+                "val_loss": row.get("val_loss"), "val_accuracy": row.get("val_accuracy")}
+
+    def on_epoch_end(self, trainer: Trainer) -> None:
+        """Checkpoint, best model, history and (now and then) the curves."""
+        trainer.save_checkpoint(self.folder / CHECKPOINT, extra={"task": self.task.name})
+        if trainer.best_is_last or not (self.folder / MODEL).exists():
+            trainer.model.save(self.folder / MODEL, extra=self.model_extra(trainer))
+        trainer.history.save_csv(self.folder / HISTORY)
+        now = time.monotonic()
+        if self.plots and now - self._last_plot > PLOT_INTERVAL_S:
+            self.plot(trainer.history)
+            self._last_plot = time.monotonic()
+
+    def on_interrupt(self, trainer: Trainer) -> Path:
+        """Ctrl-C: checkpoint the exact position (mid-epoch included)."""
+        return trainer.save_checkpoint(self.folder / CHECKPOINT, extra={"task": self.task.name})
+
+    def plot(self, history, path=None) -> Path | None:
+        """Draw the training curves into ``path`` (default loss.png); None (no error) without matplotlib."""
+        from rnnlab.plot import plot_history
+
+        m = self.config["model"]
+        title = (f"{m.get('cell', 'model').upper()} on the {self.task.name} task "
+                 f"({self.config['data'].get('variant', '')} {self.config['data'].get('samples', '')} sequences)")
+        try:
+            return plot_history(history, path or self.folder / PLOT, title=" ".join(title.split()),
+                                floor=self.task.plot_floor(self.config))
+        except RnnlabError:  # matplotlib missing: everything else is still saved
+            self.plots = False
+            return None

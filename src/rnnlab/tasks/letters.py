@@ -1,0 +1,120 @@
+"""The letters task: the notebook's letter sequences, next-letter prediction."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from rnnlab._checks import check_int
+from rnnlab.data.letters import LETTERS, VARIANTS, format_samples, letter_task
+from rnnlab.errors import ConfigError
+from rnnlab.models.next_token import NextTokenModel
+from rnnlab.tasks.base import Task
+
+
+def _opt(default, help_text: str, choices=None):
+    return field(default=default, metadata={"help": help_text, "choices": choices, "cli": True})
+
+
+@dataclass
+class LettersData:
+    """The letter task's data: how many sequences, how long, which rule."""
+
+    samples: int = _opt(1000, "training sequences")
+    val_samples: int = _opt(1000, "held-out sequences")
+    seq_len: int = _opt(5, "input letters per sequence")
+    variant: str = _opt("sum", "sum: the notebook's rule (sum of all previous letters); fibonacci: previous two",
+                        choices=VARIANTS)
+
+    def __post_init__(self):
+        check_int("samples", self.samples)
+        check_int("val_samples", self.val_samples)
+        check_int("seq_len", self.seq_len)
+        if self.variant not in VARIANTS:
+            raise ConfigError(f"variant should be one of {', '.join(VARIANTS)}, got {self.variant!r}")
+
+
+@dataclass
+class NextTokenConfig:
+    """A NextTokenModel's architecture (its constructor arguments, the vocabulary aside)."""
+
+    cell: str = _opt("rnn", "recurrent cell", choices=("rnn", "lstm", "gru"))
+    embedding_dim: int = _opt(32, "token embedding size")
+    hidden_size: int = _opt(50, "recurrent hidden units")
+    num_layers: int = _opt(1, "stacked recurrent layers")
+    dropout: float = _opt(0.0, "dropout between stacked layers, in training only")
+    nonlinearity: str = _opt("tanh", "activation of --cell rnn", choices=("tanh", "relu"))
+    dtype: str = _opt("float32", "floating-point precision", choices=("float32", "float64"))
+
+
+def step_descriptions(variant: str, T: int) -> list[str]:
+    """What each target step asks of the model (for the report)."""
+    names = ["2nd letter: pure chance"]
+    for t in range(1, T):
+        if variant == "sum":
+            names.append("a0 + a1: needs memory" if t == 1 else "2 x previous: no memory")
+        else:
+            names.append(f"a{t - 1} + a{t}: needs memory")
+    return names
+
+
+class LettersTask(Task):
+    """The notebook's task (see rnnlab.data.letters and docs/from-the-notebook.md)."""
+
+    name = "letters"
+    description = "the notebook's letter sequences: predict the next letter at every step"
+    data_config = LettersData
+    model_config = NextTokenConfig
+    train_defaults: ClassVar[dict] = {
+        "epochs": 200, "batch_size": 32, "lr": 0.003, "weight_decay": 2e-4, "clip_norm": 5.0,
+    }
+
+    def check_model_config(self, m) -> None:
+        if m.cell != "rnn" and m.nonlinearity != "tanh":
+            raise ConfigError("nonlinearity applies to cell rnn only (--nonlinearity with --cell rnn)")
+        NextTokenModel.from_config({"vocab": LETTERS.tokens, **vars(m)})  # every value checked once, here
+
+    def build_data(self, d, rng_data, rng_val):
+        train = letter_task(d.samples, seq_len=d.seq_len, variant=d.variant, rng=rng_data)
+        val = letter_task(d.val_samples, seq_len=d.seq_len, variant=d.variant, rng=rng_val)
+        return train, val
+
+    def build_model(self, m, rng):
+        return NextTokenModel(LETTERS, rng=rng, **vars(m))
+
+    def intro(self, config, train, out) -> None:
+        d = config["data"]
+        rule = "sum of all previous letters" if d["variant"] == "sum" else "sum of the previous two letters"
+        print(f"task: each letter is the {rule}, mod 26; {d['samples']} training and {d['val_samples']} "
+              f"held-out sequences (seed {config['seed']})", file=out)
+        print(format_samples(*train, n=5), file=out)
+
+    def plot_floor(self, config) -> float:
+        return math.log(26) / config["data"]["seq_len"]
+
+    def report(self, model, config, validation, out) -> dict:
+        xv, yv = validation
+        d = config["data"]
+        metrics = model.evaluate(xv, yv)
+        floor = self.plot_floor(config)
+        print(f"held-out results ({len(xv)} sequences):", file=out)
+        print(f"  {'step':<5}{'target':<26}{'accuracy':>9}{'CE (nats)':>11}", file=out)
+        for t, desc in enumerate(step_descriptions(d["variant"], d["seq_len"])):
+            print(f"  {t:<5}{desc:<26}{metrics['per_step_accuracy'][t]:>9.3f}{metrics['per_step_loss'][t]:>11.3f}",
+                  file=out)
+        print(f"  chance accuracy 1/26 = {1 / 26:.3f}; step 0 cannot beat ln(26) = {math.log(26):.3f} nats", file=out)
+        print(f"  mean per-step cross-entropy: {metrics['loss']:.3f} nats "
+              f"(best possible ln(26)/{d['seq_len']} = {floor:.3f})", file=out)
+        print(file=out)
+        print("predictions for the last step of 5 held-out sequences (top 5, as the notebook shows):", file=out)
+        predictions = []
+        for i in range(min(5, len(xv))):
+            seq = LETTERS.decode(xv[i])
+            truth = LETTERS.decode(yv[i, -1:])
+            top = model.predict_topk(seq, k=5)
+            shown = ", ".join(f"{tok} {p:.3f}" for tok, p in top)
+            mark = "right" if top[0][0] == truth else "wrong"
+            print(f"  {' '.join(seq)}  ->  {shown}   truth {truth} ({mark})", file=out)
+            predictions.append({"input": seq, "top": top, "truth": truth})
+        return {**metrics, "floor": floor, "predictions": predictions}
