@@ -173,11 +173,8 @@ class Run:
         """Draw the training curves into ``path`` (default loss.png); None (no error) without matplotlib."""
         from rnnlab.plot import plot_history
 
-        m = self.config["model"]
-        title = (f"{m.get('cell', 'model').upper()} on the {self.task.name} task "
-                 f"({self.config['data'].get('variant', '')} {self.config['data'].get('samples', '')} sequences)")
         try:
-            return plot_history(history, path or self.folder / PLOT, title=" ".join(title.split()),
+            return plot_history(history, path or self.folder / PLOT, title=self.task.title(self.config),
                                 floor=self.task.plot_floor(self.config))
         except RnnlabError:  # matplotlib missing: everything else is still saved
             self.plots = False

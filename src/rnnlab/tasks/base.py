@@ -86,6 +86,10 @@ class Task:
     def intro(self, config: dict, train: tuple, out) -> None:
         """Print what the data looks like before training (optional)."""
 
+    def title(self, config: dict) -> str:
+        """A one-line description of a run, for plot titles."""
+        return f"{config['model'].get('cell', 'model').upper()} on the {self.name} task"
+
     def plot_floor(self, config: dict) -> float | None:
         """The best achievable loss, drawn on the loss curve (None: none known)."""
         return None

@@ -90,6 +90,12 @@ class LettersTask(Task):
               f"held-out sequences (seed {config['seed']})", file=out)
         print(format_samples(*train, n=5), file=out)
 
+    def title(self, config) -> str:
+        d, m = config["data"], config["model"]
+        layers = f"{m['num_layers']}-layer " if m["num_layers"] > 1 else ""
+        return (f"{layers}{m['cell'].upper()} on the letter task: {d['variant']} rule, "
+                f"{d['samples']:,} training sequences")
+
     def plot_floor(self, config) -> float:
         return math.log(26) / config["data"]["seq_len"]
 
