@@ -192,3 +192,19 @@ def test_atomic_write_keeps_the_old_file_on_failure(tmp_path):
 def test_save_arrays_refuses_the_reserved_name(tmp_path):
     with pytest.raises(ValueError, match="reserved"):
         save_arrays(tmp_path / "x.npz", {HEADER_KEY: np.zeros(1)}, {})
+
+
+def test_a_header_declaring_a_huge_model_is_refused_before_allocating(saved):
+    model, path = saved
+    header = _header(path)
+    for key, value in [("hidden_size", 10**6), ("embedding_dim", 10**7), ("num_layers", 10**5)]:
+        _rewrite(path, header={**header, "config": {**header["config"], key: value}})
+        with pytest.raises(ModelFileError, match="does not match its declared model"):
+            load_model(path)  # would need terabytes if built first
+        model.save(path)
+
+
+def test_parameter_shapes_match_the_built_model():
+    for cfg in [{"cell": "lstm", "num_layers": 2}, {"cell": "gru", "hidden_size": 7, "embedding_dim": 3}, {}]:
+        m = NextTokenModel(list("abcd"), rng=0, **cfg)
+        assert NextTokenModel.parameter_shapes(m.get_config()) == {k: v.shape for k, v in m.state_dict().items()}

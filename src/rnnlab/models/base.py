@@ -14,7 +14,7 @@ from pathlib import Path
 
 from rnnlab import io
 from rnnlab.errors import ConfigError, ModelFileError
-from rnnlab.nn.module import Module
+from rnnlab.nn.module import Module, resolve_dtype
 
 MODEL_TYPES: dict[str, type[Model]] = {}
 
@@ -29,6 +29,16 @@ class Model(Module):
     def get_config(self) -> dict:  # pragma: no cover - abstract
         """The constructor arguments, JSON-able, from which ``type(self)(**config)`` rebuilds the model."""
         raise NotImplementedError
+
+    @classmethod
+    def parameter_shapes(cls, config: dict) -> dict[str, tuple] | None:
+        """The parameter names and shapes a config implies, computed without building the model.
+
+        Loading compares them with a file's arrays *before* allocating anything, so a file
+        declaring a huge model cannot exhaust memory. None: not available for this model
+        (the model is then built first).
+        """
+        return None
 
     @classmethod
     def from_config(cls, config: dict, rng=0) -> Model:
@@ -88,10 +98,16 @@ class Model(Module):
             raise ModelFileError(f"{path} holds a model of unknown type {kind!r}")
         if not issubclass(target, cls):
             raise ModelFileError(f"{path} holds a {kind}, not a {cls.__name__}")
+        config = header.get("config")
         try:
+            if not isinstance(config, dict):
+                raise ConfigError(f"the config should be a JSON object, got {type(config).__name__}")
+            shapes = target.parameter_shapes(config)
+            if shapes is not None:  # check the file against its config before allocating anything
+                io.check_arrays(path, arrays, shapes, resolve_dtype(config.get("dtype", "float32")))
             with warnings.catch_warnings():  # construction advice (e.g. dropout on one layer) was given at build time
                 warnings.simplefilter("ignore", UserWarning)
-                model = target.from_config(header.get("config"))
+                model = target.from_config(config)
         except ConfigError as exc:
             raise ModelFileError(f"{path} has an invalid model configuration: {exc}") from None
         expected = {name: p.shape for name, p, _ in model.named_parameters()}

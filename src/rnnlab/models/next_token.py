@@ -63,7 +63,7 @@ class NextTokenModel(Model):
         V = len(self.vocab)
         dt = resolve_dtype(dtype)
         g = as_generator(rng)
-        if cell not in CELL_TYPES:
+        if not isinstance(cell, str) or cell not in CELL_TYPES:
             raise ConfigError(f"cell should be one of {', '.join(CELL_TYPES)}, got {cell!r}")
         extra = {}
         if cell == "rnn":
@@ -88,6 +88,22 @@ class NextTokenModel(Model):
             "nonlinearity": getattr(self.rnn, "nonlinearity", "tanh"),
             "dtype": self.dtype.name,
         }
+
+    @classmethod
+    def parameter_shapes(cls, config: dict) -> dict[str, tuple]:
+        """Parameter names and shapes of ``NextTokenModel(**config)``, without building it."""
+        from rnnlab._checks import check_int
+        from rnnlab.nn.recurrent import parameter_shapes
+
+        vocab = config.get("vocab")
+        if not isinstance(vocab, list) or not vocab:
+            raise ConfigError("the config's vocab should be a non-empty list of tokens")
+        V = len(vocab)
+        E = check_int("embedding_dim", config.get("embedding_dim", 32))
+        H = check_int("hidden_size", config.get("hidden_size", 50))
+        rnn = parameter_shapes(config.get("cell", "rnn"), E, H, config.get("num_layers", 1))
+        return {"embedding.weight": (V, E), **{f"rnn.{k}": v for k, v in rnn.items()},
+                "fc.weight": (V, H), "fc.bias": (V,)}
 
     def describe(self) -> str:
         """A one-line summary of the architecture, e.g. ``Embedding(26, 32) -> LSTM(32, 50) -> Linear(50, 26)``."""

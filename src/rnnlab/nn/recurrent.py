@@ -57,6 +57,28 @@ def _sigmoid_(a: np.ndarray) -> np.ndarray:
     return np.reciprocal(a, out=a)
 
 
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
+def parameter_shapes(cell: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                     bidirectional: bool = False) -> dict[str, tuple]:
+    """The names and shapes of a recurrent layer's parameters, in PyTorch's order (nothing allocated)."""
+    if not isinstance(cell, str) or cell not in GATES:
+        raise ConfigError(f"cell should be one of {', '.join(GATES)}, got {cell!r}")
+    D, H, L = check_int("input_size", input_size), check_int("hidden_size", hidden_size), check_int(
+        "num_layers", num_layers)
+    G, dirs = GATES[cell] * H, 2 if bidirectional else 1
+    shapes = {}
+    for layer in range(L):
+        d_in = D if layer == 0 else H * dirs
+        for d in range(dirs):
+            w_ih, w_hh, b_ih, b_hh = _Recurrent._names(layer, d)
+            shapes[w_ih], shapes[w_hh] = (G, d_in), (G, H)
+            if bias:
+                shapes[b_ih], shapes[b_hh] = (G,), (G,)
+    return shapes
+
+
 class _Weights:
     """One layer-direction's weights for one forward call, in the kernel's internal form.
 
@@ -114,17 +136,11 @@ class _Recurrent(Module):
         self.bidirectional = bool(bidirectional)
         dt = resolve_dtype(dtype)
         self.rng = init.as_generator(rng)  # initial weights, then dropout masks
-        G, H = self.gates * self.hidden_size, self.hidden_size
-        for layer in range(self.num_layers):
-            d_in = self.input_size if layer == 0 else H * self.num_directions
-            for d in range(self.num_directions):
-                w_ih, w_hh, b_ih, b_hh = self._names(layer, d)
-                self._add_param(w_ih, np.empty((G, d_in), dt))
-                self._add_param(w_hh, np.empty((G, H), dt))
-                if self.bias:
-                    self._add_param(b_ih, np.empty(G, dt))
-                    self._add_param(b_hh, np.empty(G, dt))
-        init.recurrent_default_(self.params, H, self.rng)
+        shapes = parameter_shapes(self.cell, self.input_size, self.hidden_size, self.num_layers, self.bias,
+                                  self.bidirectional)
+        for name, shape in shapes.items():
+            self._add_param(name, np.empty(shape, dt))
+        init.recurrent_default_(self.params, self.hidden_size, self.rng)
         self._cache = None
 
     # -- description -------------------------------------------------------------------------
