@@ -478,20 +478,20 @@ def cmd_resume(args) -> int:
     run = Run.open(args.run)
     trainer, _, val = run.resume_trainer(progress=False if args.quiet else None, log_every=0 if args.quiet else None)
     planned = run.config["train"]["epochs"]
-    if args.epochs is None and (trainer.epoch >= planned or trainer.stopped_early) and trainer._partial is None:
+    mid_epoch = trainer.steps_into_epoch is not None
+    if args.epochs is None and (trainer.epoch >= planned or trainer.stopped_early) and not mid_epoch:
         why = "stopped early" if trainer.stopped_early else f"trained all {planned} planned epochs"
         print(f"{run.folder} has {why}; pass --epochs N to train N more", file=sys.stderr)
         return 0
     epochs = None
     if args.epochs is not None:
         trainer.stopped_early = False
-        run.config["train"]["epochs"] = trainer.epoch + (trainer._partial is not None) + args.epochs
+        run.config["train"]["epochs"] = trainer.epoch + mid_epoch + args.epochs
         trainer.config.epochs = run.config["train"]["epochs"]
         run.save_config()
         epochs = args.epochs
     with _report_stream(args) as out:
-        where = f"epoch {trainer.epoch}" + (f" and step {trainer._partial['next_step'] - 1} of the next"
-                                            if trainer._partial else "")
+        where = f"epoch {trainer.epoch}" + (f" and step {trainer.steps_into_epoch} of the next" if mid_epoch else "")
         print(f"rnnlab {__version__}: resuming {run.folder} after {where}", file=out)
         summary = _train_and_report(run, trainer, val, args, epochs=epochs, out=out)
     if args.json:

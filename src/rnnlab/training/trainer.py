@@ -78,6 +78,11 @@ class Trainer:
         self._stop = False
 
     @property
+    def steps_into_epoch(self) -> int | None:
+        """Steps already done in an interrupted epoch (None when stopped between epochs)."""
+        return None if self._partial is None else self._partial["next_step"] - 1
+
+    @property
     def n_steps(self) -> int:
         """Optimizer steps per epoch."""
         return -(-self.arrays[0].shape[0] // self.config.batch_size)
