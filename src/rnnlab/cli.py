@@ -436,20 +436,27 @@ def _start_run(args, task):
     return run, trainer, train, val
 
 
+def _train_command(args, task, heading: str, hints=None) -> int:
+    """Start a run, print ``heading`` and the task's intro, train, report (and ``hints(run, val, out)``)."""
+    run, trainer, train, val = _start_run(args, task)
+    with _report_stream(args) as out:
+        print(heading.format(folder=run.folder), file=out)
+        task.intro(run.config, train, out)
+        print(file=out)
+        summary = _train_and_report(run, trainer, val, args, out=out)
+        if hints is not None:
+            hints(run, val, out)
+    if args.json:
+        _print_json(summary)
+    return 0
+
+
 def cmd_train(args) -> int:
     """``rnnlab train TASK [options]``."""
     from rnnlab.runs import get_task
 
     task = get_task(args.task)
-    run, trainer, train, val = _start_run(args, task)
-    with _report_stream(args) as out:
-        print(f"rnnlab {__version__}: training on the {task.name} task into {run.folder}", file=out)
-        task.intro(run.config, train, out)
-        print(file=out)
-        summary = _train_and_report(run, trainer, val, args, out=out)
-    if args.json:
-        _print_json(summary)
-    return 0
+    return _train_command(args, task, f"rnnlab {__version__}: training on the {task.name} task into {{folder}}")
 
 
 def cmd_demo(args) -> int:
@@ -457,18 +464,12 @@ def cmd_demo(args) -> int:
     from rnnlab.data import LETTERS
     from rnnlab.tasks import TASKS
 
-    task = TASKS["letters"]
-    run, trainer, train, val = _start_run(args, task)
-    with _report_stream(args) as out:
-        print(f"rnnlab {__version__} demo: the notebook's letter task, done right", file=out)
-        task.intro(run.config, train, out)
-        print(file=out)
-        summary = _train_and_report(run, trainer, val, args, out=out)
+    def hints(run, val, out):
         print(f"try: rnnlab predict {run.folder} {' '.join(LETTERS.decode(val[0][0]))}", file=out)
         print(f"     rnnlab info {run.folder}    rnnlab resume {run.folder} --epochs 50", file=out)
-    if args.json:
-        _print_json(summary)
-    return 0
+
+    return _train_command(args, TASKS["letters"], f"rnnlab {__version__} demo: the notebook's letter task, done right",
+                          hints)
 
 
 def cmd_resume(args) -> int:
