@@ -36,9 +36,7 @@ def same_model(a, b):
 
 def restore(path, **train):
     t = make(**train)
-    header, arrays = load_arrays(path)
-    t.model.load_state_dict({k[6:]: v for k, v in arrays.items() if k.startswith("model.")})
-    t.load_checkpoint_state(header, arrays, path)
+    t.load_checkpoint(path)
     return t
 
 

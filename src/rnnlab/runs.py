@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnlab.errors import ConfigError, ModelFileError, RnnlabError
-from rnnlab.io import atomic_write_text, check_arrays, load_arrays
+from rnnlab.errors import ConfigError, RnnlabError
+from rnnlab.io import atomic_write_text
 from rnnlab.tasks import TASKS, Task, config_from_dict
 from rnnlab.training import TrainConfig, Trainer
 
@@ -63,7 +63,11 @@ class Run:
     # -- creating and opening ---------------------------------------------------------------------
     @classmethod
     def create(cls, folder, config: dict) -> Run:
-        """Start a new run in ``folder`` with a (validated) config; refuses a folder holding a run."""
+        """Start a new run in ``folder`` with a (validated) config; refuses a folder holding a run.
+
+        ``config.json`` is written by the first :meth:`new_trainer`, once the model has been built,
+        so a config the model rejects never leaves a half-made run behind.
+        """
         folder = Path(folder)
         task = get_task(config.get("task", ""))
         config = config_from_dict(task, config)
@@ -72,11 +76,6 @@ class Run:
         if (folder / CONFIG).exists():
             raise ConfigError(f"{folder} already holds a run; continue it with `rnnlab resume {folder}` "
                               "or choose another --out")
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(folder / CONFIG, json.dumps(config, indent=2) + "\n")
-        except OSError as exc:
-            raise ConfigError(f"cannot write the run folder {folder}: {exc.strerror or exc}") from None
         return cls(folder, config, task)
 
     @classmethod
@@ -98,8 +97,11 @@ class Run:
         return cls(folder, config_from_dict(task, config), task)
 
     def save_config(self) -> None:
-        """Rewrite config.json (e.g. after ``resume --epochs`` changed the planned total)."""
-        atomic_write_text(self.folder / CONFIG, json.dumps(self.config, indent=2) + "\n")
+        """(Re)write config.json (at the start, and after ``resume --epochs`` changed the planned total)."""
+        try:
+            atomic_write_text(self.folder / CONFIG, json.dumps(self.config, indent=2) + "\n")
+        except OSError as exc:
+            raise ConfigError(f"cannot write the run folder {self.folder}: {exc.strerror or exc}") from None
 
     # -- building ---------------------------------------------------------------------------------
     def _seeds(self):
@@ -120,7 +122,10 @@ class Run:
         train, val = self.data()
         model = self.task.build_model(self.task.model_config(**self.config["model"]), rng_init)
         cfg = self._train_config(shuffle_seed, progress, log_every)
-        return Trainer(model, train, cfg, validation=val), train, val
+        trainer = Trainer(model, train, cfg, validation=val)
+        if not (self.folder / CONFIG).exists():
+            self.save_config()
+        return trainer, train, val
 
     def _train_config(self, shuffle_seed: int, progress, log_every) -> TrainConfig:
         t = dict(self.config["train"])
@@ -133,17 +138,8 @@ class Run:
         path = self.folder / CHECKPOINT
         if not path.exists():
             raise ConfigError(f"{self.folder} has no checkpoint ({CHECKPOINT}) to resume from")
-        header, arrays = load_arrays(path)
-        if header.get("kind") != "checkpoint":
-            raise ModelFileError(f"{path} is a model file, not a training checkpoint")
         trainer, train, val = self.new_trainer(progress, log_every)
-        model_arrays = {k[len("model.") :]: v for k, v in arrays.items() if k.startswith("model.")}
-        if header.get("model") != type(trainer.model).__name__ or header.get("config") != trainer.model.get_config():
-            raise ModelFileError(f"{path} holds a different model than {self.folder / CONFIG} describes")
-        expected = {name: p.shape for name, p, _ in trainer.model.named_parameters()}
-        check_arrays(path, model_arrays, expected, trainer.model.dtype)
-        trainer.model.load_state_dict(model_arrays)
-        trainer.load_checkpoint_state(header, arrays, path)
+        trainer.load_checkpoint(path)
         return trainer, train, val
 
     # -- saving as training goes --------------------------------------------------------------------

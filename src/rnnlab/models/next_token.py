@@ -20,6 +20,7 @@ from rnnlab.nn.init import as_generator
 from rnnlab.nn.layers import Embedding, Linear
 from rnnlab.nn.module import resolve_dtype
 from rnnlab.nn.recurrent import CELL_TYPES
+from rnnlab.nn.recurrent import parameter_shapes as recurrent_shapes
 
 
 class NextTokenModel(Model):
@@ -92,16 +93,13 @@ class NextTokenModel(Model):
     @classmethod
     def parameter_shapes(cls, config: dict) -> dict[str, tuple]:
         """Parameter names and shapes of ``NextTokenModel(**config)``, without building it."""
-        from rnnlab._checks import check_int
-        from rnnlab.nn.recurrent import parameter_shapes
-
         vocab = config.get("vocab")
         if not isinstance(vocab, list) or not vocab:
             raise ConfigError("the config's vocab should be a non-empty list of tokens")
         V = len(vocab)
         E = check_int("embedding_dim", config.get("embedding_dim", 32))
         H = check_int("hidden_size", config.get("hidden_size", 50))
-        rnn = parameter_shapes(config.get("cell", "rnn"), E, H, config.get("num_layers", 1))
+        rnn = recurrent_shapes(config.get("cell", "rnn"), E, H, config.get("num_layers", 1))
         return {"embedding.weight": (V, E), **{f"rnn.{k}": v for k, v in rnn.items()},
                 "fc.weight": (V, H), "fc.bias": (V,)}
 

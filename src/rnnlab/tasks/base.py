@@ -69,7 +69,8 @@ class Task:
     train_defaults: ClassVar[dict] = {}
 
     def check_model_config(self, model_cfg) -> None:
-        """Extra cross-field checks of the model config (raise ConfigError)."""
+        """Extra cross-field checks of the model config (raise ConfigError); each value is checked
+        by the model's constructor when the run builds it."""
 
     def build_data(self, data_cfg, rng_data, rng_val) -> tuple[tuple, tuple]:  # pragma: no cover - abstract
         """``(train arrays, validation arrays)`` for the trainer."""

@@ -73,7 +73,6 @@ class LettersTask(Task):
     def check_model_config(self, m) -> None:
         if m.cell != "rnn" and m.nonlinearity != "tanh":
             raise ConfigError("nonlinearity applies to cell rnn only (--nonlinearity with --cell rnn)")
-        NextTokenModel.from_config({"vocab": LETTERS.tokens, **vars(m)})  # every value checked once, here
 
     def build_data(self, d, rng_data, rng_val):
         train = letter_task(d.samples, seq_len=d.seq_len, variant=d.variant, rng=rng_data)

@@ -292,6 +292,19 @@ class Trainer:
         header["extra"] = extra or {}
         return io.save_arrays(path, arrays, header)
 
+    def load_checkpoint(self, path) -> None:
+        """Continue from a checkpoint written by :meth:`save_checkpoint`: the model's weights and
+        the whole training state. The trainer's model must be the one the checkpoint holds."""
+        header, arrays = io.load_arrays(path)
+        if header.get("kind") != CHECKPOINT_KIND:
+            raise ModelFileError(f"{path} is a model file, not a training checkpoint")
+        if header.get("model") != type(self.model).__name__ or header.get("config") != self.model.get_config():
+            raise ModelFileError(f"{path} holds a different model than the one being trained")
+        weights = {k[len("model.") :]: v for k, v in arrays.items() if k.startswith("model.")}
+        io.check_arrays(path, weights, {n: p.shape for n, p, _ in self.model.named_parameters()}, self.model.dtype)
+        self.model.load_state_dict(weights)
+        self.load_checkpoint_state(header, arrays, path)
+
     def load_checkpoint_state(self, header: dict, arrays: dict, path="checkpoint") -> None:
         """Restore what :meth:`checkpoint_state` produced (the model must already hold its weights)."""
         try:
