@@ -6,7 +6,8 @@ letter, a bad option value, a model for another task) print one line, ``rnnlab: 
 and return 2; ``--debug`` shows the traceback instead. Ctrl-C during training saves a
 checkpoint and returns 130.
 
-Commands: demo, train TASK, resume RUN, evaluate, predict, info, plot, gradient-flow, gradcheck.
+Commands: demo, train TASK, resume RUN, evaluate, predict, generate, forecast, datasets, info, plot,
+gradient-flow, gradcheck.
 The options of ``train`` are generated from the task's config dataclasses and
 :class:`~rnnlab.training.TrainConfig`, so they always match what the library accepts.
 """
@@ -85,8 +86,18 @@ def _optional_positive(text: str) -> float | None:
         raise argparse.ArgumentTypeError(f"expected a positive number or 'none', got {text!r}") from None
 
 
+def _bool(text: str) -> bool:
+    low = text.lower()
+    if low in ("true", "yes", "on", "1"):
+        return True
+    if low in ("false", "no", "off", "0"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
 # the argparse type for each annotation of a config dataclass field
 _FIELD_TYPES = {
+    "bool": _bool,
     "int": _non_negative_int,
     "float": lambda t: _float(t, 0.0, strict=False),
     "float | None": _optional_positive,
@@ -94,7 +105,7 @@ _FIELD_TYPES = {
 }
 # fields that must be strictly positive on the command line as in the dataclasses
 _POSITIVE = {"epochs", "batch_size", "samples", "val_samples", "seq_len", "hidden_size", "embedding_dim",
-             "num_layers", "step_size", "plateau_patience"}
+             "num_layers", "step_size", "plateau_patience", "window", "horizon", "val_streams"}
 
 
 def _add_config_options(parser, cls, section: str, defaults: dict) -> None:
@@ -104,6 +115,10 @@ def _add_config_options(parser, cls, section: str, defaults: dict) -> None:
     group = parser.add_argument_group(f"{section} options")
     for f in fields(cls):
         if not f.metadata.get("cli", True):
+            continue
+        if f.metadata.get("positional"):
+            parser.add_argument(f"{section}.{f.name}", metavar=f.name.upper(), nargs="?", default=argparse.SUPPRESS,
+                                help=f"{f.metadata.get('help', '')} (default: {field_default(f)})")
             continue
         kind = _FIELD_TYPES[str(f.type)]
         if f.name in _POSITIVE:
@@ -147,7 +162,25 @@ DEMO_EPILOG = """examples:
 TRAIN_EPILOG = """examples:
   rnnlab train letters --cell gru --epochs 50 --out runs/gru
   rnnlab train letters --config letters.toml --lr 0.01     (options override the file)
-  rnnlab train letters --schedule cosine --early-stopping 20
+  rnnlab train text --out runs/austen                      (Pride and Prejudice, 2-layer LSTM)
+  rnnlab train text my.txt --hidden-size 128 --epochs 5
+  rnnlab train forecast sunspots --horizon 12 --out runs/sun12
+  rnnlab train forecast co2 --missing interpolate --window 156 --horizon 52
+  rnnlab train forecast data.csv --column load --features temp,hour --window 48
+  rnnlab train classify --out runs/vowels                  (JapaneseVowels, bidirectional GRU)
+"""
+GENERATE_EPILOG = """examples:
+  rnnlab generate runs/austen --prime "It is a truth" --length 500 --temperature 0.8
+  rnnlab generate runs/austen --prime "Mr. Darcy" --top-p 0.9 --seed 3
+  rnnlab generate runs/austen --prime "Elizabeth" --greedy --length 200
+"""
+FORECAST_EPILOG = """examples:
+  rnnlab forecast runs/sun12 --steps 132          11 years from the start of the test part, against the actual
+  rnnlab forecast runs/sun12 --steps 24 --from-end  two years past the end of the data
+"""
+DATASETS_EPILOG = """examples:
+  rnnlab datasets               the bundled data sets, their sizes and licences
+  rnnlab datasets --json
 """
 RESUME_EPILOG = """examples:
   rnnlab resume runs/gru                 continue an interrupted run up to its planned epochs
@@ -156,6 +189,8 @@ RESUME_EPILOG = """examples:
 EVALUATE_EPILOG = """examples:
   rnnlab evaluate runs/gru               held-out results of the run's best model
   rnnlab evaluate runs/gru/last.npz --json
+  rnnlab evaluate runs/vowels --data JapaneseVowels_TEST.ts
+  rnnlab evaluate runs/austen --data emma.txt
 """
 PREDICT_EPILOG = """examples:
   rnnlab predict runs/letters-20261129-101500 r r i q g --top 5
@@ -220,8 +255,44 @@ def build_parser() -> argparse.ArgumentParser:
                    "Evaluate a run's best model (or a model or checkpoint file) on the run's held-out data.",
                    EVALUATE_EPILOG)
     evaluate.add_argument("target", type=Path, help="a run folder, or a model.npz / last.npz inside one")
+    evaluate.add_argument("--data", type=Path, default=None,
+                          help="evaluate on this file instead (a text, a CSV series or a .ts file, as the task reads)")
     evaluate.add_argument("--json", action="store_true", help="print JSON for scripts")
     evaluate.set_defaults(func=cmd_evaluate)
+
+    generate = add("generate", "generate text with a character-level language model",
+                   "Prime a text model with some characters, then stream generated characters to stdout, one at a "
+                   "time (the state is carried: nothing is recomputed).", GENERATE_EPILOG)
+    generate.add_argument("model", type=Path, help="a text run folder, or a model file")
+    generate.add_argument("--prime", default="\n", help="the text to start from")
+    generate.add_argument("--length", type=_non_negative_int, default=500, help="characters to generate")
+    generate.add_argument("--temperature", type=lambda t: _float(t, 0.0, strict=False), default=1.0,
+                          help="below 1: safer, above 1: wilder; 0: greedy")
+    generate.add_argument("--top-k", type=_positive_int, default=None, help="draw among the k most likely only")
+    generate.add_argument("--top-p", type=lambda t: _float(t, 0.0, strict=True), default=None,
+                          help="nucleus sampling: draw among the most likely whose probabilities sum to p (<= 1)")
+    generate.add_argument("--greedy", action="store_true", help="always the most likely character")
+    generate.add_argument("--seed", type=_non_negative_int, default=None, help="seed for reproducible samples")
+    generate.add_argument("--skip-unknown", action="store_true",
+                          help="drop prime characters the model never saw instead of stopping")
+    generate.add_argument("--json", action="store_true", help="print JSON for scripts")
+    generate.set_defaults(func=cmd_generate)
+
+    forecast = add("forecast", "forecast a series with a trained forecaster, to CSV and a plot",
+                   "Forecast K steps from the start of the run's test part (against the actual values) or past the "
+                   "end of the series, feeding forecasts back; write a CSV and a plot.", FORECAST_EPILOG)
+    forecast.add_argument("model", type=Path, help="a forecast run folder, or a model file inside one")
+    forecast.add_argument("--steps", type=_positive_int, default=None, help="steps to forecast (default: the horizon)")
+    forecast.add_argument("--from-end", action="store_true", help="forecast past the last observation")
+    forecast.add_argument("--out", type=Path, default=None, help="the CSV to write (default: RUN/forecast.csv)")
+    forecast.add_argument("--plot", type=Path, default=None, help="the picture (default: the CSV's name, .png)")
+    forecast.add_argument("--json", action="store_true", help="print JSON for scripts")
+    forecast.set_defaults(func=cmd_forecast)
+
+    data = add("datasets", "the data sets bundled with rnnlab", "List the bundled data sets: what, size, licence.",
+               DATASETS_EPILOG)
+    data.add_argument("--json", action="store_true", help="print JSON for scripts")
+    data.set_defaults(func=cmd_datasets)
 
     predict = add("predict", "the most likely next letters after a sequence",
                   "Print the top-k next tokens after the given sequence, with probabilities (the notebook's "
@@ -408,12 +479,24 @@ def _train_and_report(run, trainer, validation, args, epochs=None, out=None, int
     print(f"the best model (epoch {best.file_extra.get('epoch')}, {trainer.monitor} "
           f"{best.file_extra.get('best'):.4f}) is in {run.folder / MODEL}:", file=out)
     results = run.task.report(best, run.config, validation, out)
+    if run.plots:
+        _task_plots(run, best)
     print(file=out)
     saved = sorted(p.name for p in run.folder.iterdir() if not p.name.startswith("."))
     print(f"saved in {run.folder}/: {', '.join(saved)}", file=out)
     return {"run": str(run.folder), "epochs": trainer.epoch, "best_epoch": trainer.best_epoch,
             "monitor": trainer.monitor, "best": trainer.best, "stopped_early": trainer.stopped_early,
             "seconds": elapsed, "results": results}
+
+
+def _task_plots(run, model) -> list:
+    """The task's own pictures (confusion matrix, forecast) into the run folder; none without matplotlib."""
+    try:
+        return run.task.plots(model, run.config, run.folder)
+    except RnnlabError as exc:
+        if "matplotlib" in str(exc):
+            return []
+        raise
 
 
 def _print_json(obj) -> None:
@@ -539,10 +622,13 @@ def cmd_evaluate(args) -> int:
     if run is None:
         raise ConfigError(f"{path} carries no run config and sits in no run folder: rnnlab cannot rebuild its "
                           "held-out data")
-    _, val = run.data()
     with _report_stream(args) as out:
         print(f"{path}: {model.describe()}", file=out)
-        results = run.task.report(model, run.config, val, out)
+        if args.data is not None:
+            results = run.task.evaluate_file(model, run.config, args.data, out)
+        else:
+            _, val = run.data()
+            results = run.task.report(model, run.config, val, out)
     if args.json:
         _print_json({"model": str(path), "results": results})
     return 0
@@ -567,6 +653,104 @@ def cmd_predict(args) -> int:
         print(f"input: {' '.join(tokens)}")
         for rank, (tok, p) in enumerate(top, 1):
             print(f"  {rank}. {tok}  {p:.4f}")
+    return 0
+
+
+def cmd_generate(args) -> int:
+    """``rnnlab generate MODEL --prime TEXT --length N ...``: stream generated characters."""
+    from rnnlab.models import CharLM, load_model
+
+    path = _resolve_model_path(args.model)
+    model = load_model(path)
+    if not isinstance(model, CharLM):
+        raise ConfigError(f"{path} holds a {type(model).__name__}; generate needs a text model (rnnlab train text)")
+    if args.top_p is not None and args.top_p > 1:
+        raise ConfigError(f"--top-p should be at most 1, got {args.top_p:g}")
+    prime = args.prime.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    stream = model.generate(prime, args.length, temperature=0.0 if args.greedy else args.temperature,
+                            top_k=args.top_k, top_p=args.top_p, seed=args.seed,
+                            unknown="skip" if args.skip_unknown else "error")
+    if args.json:
+        _print_json({"prime": prime, "text": "".join(stream)})
+        return 0
+    sys.stdout.write(prime)
+    for ch in stream:
+        sys.stdout.write(ch)
+        sys.stdout.flush()
+    sys.stdout.write("\n")
+    return 0
+
+
+def cmd_forecast(args) -> int:
+    """``rnnlab forecast RUN --steps K [--from-end]``: a CSV and a plot of forecast against actual values."""
+    import csv
+
+    from rnnlab.io import atomic_write_text
+    from rnnlab.models import Forecaster, load_model
+
+    path = _resolve_model_path(args.model)
+    model = load_model(path)
+    if not isinstance(model, Forecaster):
+        raise ConfigError(f"{path} holds a {type(model).__name__}; forecast needs a forecaster (rnnlab train forecast)")
+    run = _run_of(args.model, model)
+    if run is None or run.task.name != "forecast":
+        raise ConfigError(f"{path} sits in no forecast run folder: rnnlab cannot find its series")
+    steps = args.steps or model.horizon
+    rows, meta = run.task.forecast_table(model, run.config, steps, from_end=args.from_end)
+    csv_path = args.out or run.folder / "forecast.csv"
+    buf = _io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: "" if v is None else v for k, v in r.items()} for r in rows)
+    atomic_write_text(csv_path, buf.getvalue())
+    written = [str(csv_path)]
+    try:
+        from rnnlab.plot import plot_forecast
+
+        where = "past the end of the series" if args.from_end else "from the start of the test part"
+        plot_path = args.plot or Path(csv_path).with_suffix(".png")
+        written.append(str(plot_forecast(rows, meta, plot_path, title=f"{run.task.title(run.config)}: {steps} "
+                                         f"steps {where}")))
+    except RnnlabError as exc:
+        if "matplotlib" not in str(exc):
+            raise
+    target = meta["targets"][0]
+    actual = [r for r in rows if r[f"{target}_actual"] is not None]
+    summary = {"steps": steps, "origin": meta["origin"], "files": written, "forecast": rows}
+    if actual:
+        errs = [abs(r[target] - r[f"{target}_actual"]) for r in actual]
+        summary["mae"] = sum(errs) / len(errs)
+    if args.json:
+        _print_json(summary)
+        return 0
+    first = rows[0]["date"] or f"step {meta['origin']}"
+    print(f"{steps}-step forecast of {', '.join(meta['targets'])} from {first}"
+          + (f": MAE {summary['mae']:.4g} against the {len(actual)} actual values" if actual else ""))
+    for r in rows[:5]:
+        shown = "  ".join(f"{n} {r[n]:.4g}" + ("" if r[f"{n}_actual"] is None else f" (actual {r[f'{n}_actual']:.4g})")
+                          for n in meta["targets"])
+        print(f"  {r['date'] or r['step']}: {shown}")
+    if steps > 5:
+        print(f"  ... {steps - 5} more")
+    print(f"wrote {', '.join(written)}")
+    return 0
+
+
+def cmd_datasets(args) -> int:
+    """``rnnlab datasets``: the bundled data sets."""
+    from rnnlab.datasets import DATA_DIR, listing
+
+    items = listing()
+    if args.json:
+        _print_json({"folder": str(DATA_DIR), "datasets": items})
+        return 0
+    for d in items:
+        print(f"{d['name']}  ({d['kind']}, {d['bytes'] / 1024:,.0f} KiB: {', '.join(d['files'].values())})")
+        print(f"    {d['description']}")
+        print(f"    licence: {d['licence']}")
+        print(f"    source: {d['source']}")
+    print(f"\nfiles in {DATA_DIR}; attributions in NOTICE.md there. Use a name wherever a data file is asked for, "
+          "e.g. rnnlab train forecast co2 --missing interpolate")
     return 0
 
 
@@ -655,7 +839,12 @@ def cmd_plot(args) -> int:
     out = run.plot(history, args.out)
     if out is None:
         raise RnnlabError("plotting needs matplotlib: pip install 'rnnlab[plot]'")
-    print(f"wrote {out}")
+    written = [out]
+    if args.out is None and (run.folder / "model.npz").exists():
+        from rnnlab.models import load_model
+
+        written += _task_plots(run, load_model(run.folder / "model.npz"))
+    print(f"wrote {', '.join(map(str, written))}")
     return 0
 
 

@@ -32,15 +32,18 @@ def _save(fig, path) -> Path:
     return atomic_write(path, lambda f: f.write(buf.getvalue()))
 
 
-def plot_history(history, path, title: str = "Training", floor: float | None = None) -> Path:
+def plot_history(history, path, title: str = "Training", floor: float | None = None,
+                 loss_label: str = "mean cross-entropy per step (nats)") -> Path:
     """Loss and accuracy per epoch (train and validation) as a two-panel PNG at ``path``.
 
     history: a :class:`~rnnlab.training.History`. floor: draw the best achievable loss
-    (e.g. ln(26)/5 for the letter task) as a dashed line. Returns the path written.
+    (e.g. ln(26)/5 for the letter task) as a dashed line. A history without accuracies (a
+    regression task) gets the loss panel only. Returns the path written.
     """
     epochs = history["epoch"]
-    fig = _new_figure(10, 4)
-    ax_loss, ax_acc = fig.subplots(1, 2)
+    has_acc = any(v is not None for v in history["train_accuracy"])
+    fig = _new_figure(10 if has_acc else 6, 4)
+    ax_loss, ax_acc = fig.subplots(1, 2) if has_acc else (fig.subplots(1, 1), None)
     ax_loss.plot(epochs, history["train_loss"], label="train")
     if any(v is not None for v in history["val_loss"]):
         ax_loss.plot(epochs, history["val_loss"], label="held-out")
@@ -48,10 +51,13 @@ def plot_history(history, path, title: str = "Training", floor: float | None = N
         label = f"best possible on unseen data ({floor:.3f})"
         ax_loss.axhline(floor, color="gray", linestyle="--", linewidth=1, label=label)
     ax_loss.set_xlabel("epoch")
-    ax_loss.set_ylabel("mean cross-entropy per step (nats)")
+    ax_loss.set_ylabel(loss_label)
     ax_loss.set_title("Loss")
     ax_loss.grid(alpha=0.3)
     ax_loss.legend()
+    if ax_acc is None:
+        fig.suptitle(title)
+        return _save(fig, path)
     ax_acc.plot(epochs, history["train_accuracy"], label="train")
     if any(v is not None for v in history["val_accuracy"]):
         ax_acc.plot(epochs, history["val_accuracy"], label="held-out")
@@ -86,4 +92,56 @@ def plot_gradient_flow(groups: dict, path, hidden_size: int | None = None) -> Pa
     axes[0].set_ylabel("|dL/dh_t|: gradient reaching step t (log scale)")
     size = f" (one layer, hidden size {hidden_size}, float64)" if hidden_size else ""
     fig.suptitle(f"How far back the gradient reaches{size}")
+    return _save(fig, path)
+
+
+def plot_forecast(rows: list[dict], meta: dict, path, title: str = "Forecast", context: int = 200) -> Path:
+    """Forecast against actual values, one panel per forecast column, with the last ``context``
+    steps of history before the forecast origin.
+
+    rows, meta: as returned by :meth:`rnnlab.tasks.forecast.ForecastTask.forecast_table` (each
+    row: step, date, ``name`` forecast and ``name_actual``).
+    """
+    targets = meta["targets"]
+    fig = _new_figure(10, 3.2 * len(targets))
+    axes = np.atleast_1d(fig.subplots(len(targets), 1, squeeze=False)[:, 0])
+    origin = meta["origin"]
+    hist = np.asarray(meta["history"])[-context:]
+    t_hist = np.arange(origin - hist.shape[0], origin)
+    t_fc = origin + np.array([r["step"] - 1 for r in rows])
+    for j, (ax, name) in enumerate(zip(axes, targets, strict=False)):
+        ax.plot(t_hist, hist[:, j], color="black", linewidth=1, label="history")
+        actual = [np.nan if r[f"{name}_actual"] is None else r[f"{name}_actual"] for r in rows]
+        if not np.all(np.isnan(actual)):
+            ax.plot(t_fc, actual, color="tab:gray", linewidth=1.2, label="actual")
+        ax.plot(t_fc, [r[name] for r in rows], color="tab:red", linewidth=1.6, label="forecast")
+        ax.axvline(origin - 0.5, color="gray", linestyle="--", linewidth=1)
+        dates = meta.get("dates")
+        where = f" (origin {dates[origin]})" if dates and origin < len(dates) else ""
+        ax.set_ylabel(name)
+        ax.set_xlabel(f"time step{where}")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left")
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def plot_confusion(confusion, classes, path, title: str = "Confusion matrix") -> Path:
+    """A confusion matrix (rows: true class, columns: predicted) as a heat map with counts."""
+    cm = np.asarray(confusion)
+    K = len(classes)
+    fig = _new_figure(1.2 + 0.55 * K, 1.0 + 0.5 * K)
+    ax = fig.subplots()
+    ax.imshow(cm, cmap="Blues")
+    ax.set_xticks(range(K), classes)
+    ax.set_yticks(range(K), classes)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    top = cm.max() if cm.size else 0
+    for i in range(K):
+        for j in range(K):
+            if cm[i, j]:
+                ax.text(j, i, str(cm[i, j]), ha="center", va="center",
+                        color="white" if cm[i, j] > top / 2 else "black", fontsize=8)
+    ax.set_title(title, fontsize=9)
     return _save(fig, path)

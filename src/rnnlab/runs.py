@@ -114,13 +114,14 @@ class Run:
         """(training arrays, validation arrays), rebuilt from the config and the seed."""
         rng_data, rng_val, _, _ = self._seeds()
         d = self.task.data_config(**self.config["data"])
-        return self.task.build_data(d, rng_data, rng_val)
+        return self.task.build_data(d, rng_data, rng_val, self.config["train"])
 
     def new_trainer(self, progress: bool | None = None, log_every: int | None = None):
         """A fresh model and its Trainer: ``(trainer, train, validation)``."""
         _, _, rng_init, shuffle_seed = self._seeds()
         train, val = self.data()
-        model = self.task.build_model(self.task.model_config(**self.config["model"]), rng_init)
+        model = self.task.build_model(self.task.model_config(**self.config["model"]), rng_init,
+                                      self.task.data_config(**self.config["data"]))
         cfg = self._train_config(shuffle_seed, progress, log_every)
         trainer = Trainer(model, train, cfg, validation=val)
         if not (self.folder / CONFIG).exists():
@@ -171,7 +172,7 @@ class Run:
 
         try:
             return plot_history(history, path or self.folder / PLOT, title=self.task.title(self.config),
-                                floor=self.task.plot_floor(self.config))
+                                floor=self.task.plot_floor(self.config), loss_label=self.task.loss_label(self.config))
         except RnnlabError:  # matplotlib missing: everything else is still saved
             self.plots = False
             return None

@@ -55,6 +55,16 @@ class Model(Module):
             raise ConfigError(f"invalid {cls.__name__} config: {exc}") from None
 
     # -- training ------------------------------------------------------------------------
+    def start_epoch(self) -> None:
+        """Called by the trainer at the start of every epoch (a stateful model resets its carried state)."""
+
+    def carried_state(self) -> dict:
+        """Arrays a stateful model carries from one training batch to the next (saved in checkpoints)."""
+        return {}
+
+    def set_carried_state(self, arrays: dict) -> None:
+        """Restore :meth:`carried_state` output from a checkpoint."""
+
     def fit(self, *data, validation=None, **options):
         """Train on ``data`` (the model's training arrays, e.g. ``inputs, targets``); returns a History.
 

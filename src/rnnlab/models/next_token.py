@@ -77,6 +77,7 @@ class NextTokenModel(Model):
         self.fc = Linear(hidden_size, V, dtype=dt, rng=g)
         self._cols = np.arange(0)
         self._last = None
+        self._finals = None
 
     def get_config(self) -> dict:
         return {
@@ -182,9 +183,10 @@ class NextTokenModel(Model):
         data = self.check_data(ids, targets, mask)
         return self._loss(*data)[0]
 
-    def _loss(self, ids, targets, mask=None):
+    def _loss(self, ids, targets, mask=None, states=None):
+        """The loss and the number of correct steps; ``self._finals`` keeps the final states."""
         N, T = ids.shape
-        scores_cm, _ = self._scores_cm(ids)
+        scores_cm, self._finals = self._scores_cm(ids, states)
         if self._cols.shape[0] != N * T:
             self._cols = np.arange(N * T)
         loss, dscores_cm, correct = softmax_cross_entropy_cm(

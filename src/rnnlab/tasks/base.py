@@ -72,13 +72,22 @@ class Task:
         """Extra cross-field checks of the model config (raise ConfigError); each value is checked
         by the model's constructor when the run builds it."""
 
-    def build_data(self, data_cfg, rng_data, rng_val) -> tuple[tuple, tuple]:  # pragma: no cover - abstract
-        """``(train arrays, validation arrays)`` for the trainer."""
+    def build_data(self, data_cfg, rng_data, rng_val, train_cfg: dict) -> tuple[tuple, tuple]:  # pragma: no cover
+        """``(train arrays, validation arrays)`` for the trainer (train_cfg: the run's [train] table)."""
         raise NotImplementedError
 
-    def build_model(self, model_cfg, rng):  # pragma: no cover - abstract
-        """A freshly initialised model."""
+    def build_model(self, model_cfg, rng, data_cfg):  # pragma: no cover - abstract
+        """A freshly initialised model (data_cfg: what it is for, e.g. the vocabulary's text)."""
         raise NotImplementedError
+
+    def plots(self, model, config: dict, folder) -> list:
+        """Draw the task's own pictures of a trained model into ``folder`` (e.g. a confusion
+        matrix); return the paths written. Called after training and by ``rnnlab plot``."""
+        return []
+
+    def evaluate_file(self, model, config: dict, path, out) -> dict:
+        """Evaluate ``model`` on a data file of this task's kind (``rnnlab evaluate RUN --data FILE``)."""
+        raise ConfigError(f"the {self.name} task has no --data evaluation; its held-out data is rebuilt from the run")
 
     def report(self, model, config: dict, validation: tuple, out) -> dict:  # pragma: no cover - abstract
         """Print the held-out results to the text stream ``out``; return them as a JSON-able dict."""
@@ -90,6 +99,10 @@ class Task:
     def title(self, config: dict) -> str:
         """A one-line description of a run, for plot titles."""
         return f"{config['model'].get('cell', 'model').upper()} on the {self.name} task"
+
+    def loss_label(self, config: dict) -> str:
+        """What the loss is, for the loss curve's axis."""
+        return "mean cross-entropy per step (nats)"
 
     def plot_floor(self, config: dict) -> float | None:
         """The best achievable loss, drawn on the loss curve (None: none known)."""

@@ -74,12 +74,12 @@ class LettersTask(Task):
         if m.cell != "rnn" and m.nonlinearity != "tanh":
             raise ConfigError("nonlinearity applies to cell rnn only (--nonlinearity with --cell rnn)")
 
-    def build_data(self, d, rng_data, rng_val):
+    def build_data(self, d, rng_data, rng_val, train_cfg=None):
         train = letter_task(d.samples, seq_len=d.seq_len, variant=d.variant, rng=rng_data)
         val = letter_task(d.val_samples, seq_len=d.seq_len, variant=d.variant, rng=rng_val)
         return train, val
 
-    def build_model(self, m, rng):
+    def build_model(self, m, rng, d=None):
         return NextTokenModel(LETTERS, rng=rng, **vars(m))
 
     def intro(self, config, train, out) -> None:

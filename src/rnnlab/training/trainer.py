@@ -8,7 +8,9 @@ schedule and early-stopping counters. :meth:`Trainer.save_checkpoint` writes all
 it had never stopped.
 
 It works with any :class:`~rnnlab.models.Model` implementing ``check_data(*arrays)``,
-``train_batch(*batch) -> (loss, correct, count)`` and ``evaluate(*arrays) -> dict``.
+``train_batch(*batch) -> (loss, correct, count)`` and ``evaluate(*arrays) -> dict``. A stateful
+model (:class:`~rnnlab.models.CharLM`) also gets ``start_epoch()`` at the start of every epoch, and
+its ``carried_state()`` is saved in checkpoints.
 """
 
 from __future__ import annotations
@@ -77,6 +79,12 @@ class Trainer:
         self._partial: dict | None = None  # the position inside an interrupted epoch
         self._stop = False
 
+    def stop(self) -> None:
+        """Ask :meth:`run` to stop after the current step (safe from another thread or a callback);
+        it then raises :class:`~rnnlab.errors.TrainingInterrupted`, and a later :meth:`run`
+        continues exactly where it stopped."""
+        self._stop = True
+
     @property
     def steps_into_epoch(self) -> int | None:
         """Steps already done in an interrupted epoch (None when stopped between epochs)."""
@@ -126,9 +134,9 @@ class Trainer:
         return self.history
 
     def _install_sigint(self):
+        self._stop = False
         if threading.current_thread() is not threading.main_thread():
             return None
-        self._stop = False
 
         def handler(signum, frame):
             if self._stop:  # a second Ctrl-C: stop now
@@ -142,6 +150,7 @@ class Trainer:
         epoch = self.epoch + 1
         n = self.arrays[0].shape[0]
         if self._partial is None:
+            self.model.start_epoch()
             self.optimizer.lr = scheduled_lr(cfg, epoch, self.optimizer.lr)
             order = self.rng.permutation(n) if cfg.shuffle else np.arange(n)
             state = {"order": order, "next_step": 1, "loss_sum": 0.0, "correct": 0.0, "count": 0.0, "seqs": 0,
@@ -188,7 +197,8 @@ class Trainer:
             self.optimizer.step()
             self.step += 1
             state["loss_sum"] += loss * k
-            state["correct"] += c
+            # a regressor reports no correct count (None): its accuracy stays None
+            state["correct"] = None if c is None or state["correct"] is None else state["correct"] + c
             state["count"] += k
             state["seqs"] += len(idx)
             pending += 1
@@ -207,7 +217,7 @@ class Trainer:
         row = {
             "epoch": epoch,
             "train_loss": state["loss_sum"] / state["count"],
-            "train_accuracy": state["correct"] / state["count"],
+            "train_accuracy": None if state["correct"] is None else state["correct"] / state["count"],
             "lr": self.optimizer.lr,
             "seq_per_s": n / train_time if train_time > 0 else None,
         }
@@ -228,7 +238,7 @@ class Trainer:
         bar.set_postfix(post, refresh=True)
         if cfg.log_every and (epoch == 1 or epoch % cfg.log_every == 0 or epoch == target or self.stopped_early):
             tqdm.write(
-                f"epoch {epoch}/{target}  loss {row['train_loss']:.4f}  acc {row['train_accuracy']:.4f}"
+                f"epoch {epoch}/{target}  loss {row['train_loss']:.4f}  acc {_fmt(row['train_accuracy'])}"
                 f"  val_loss {_fmt(row.get('val_loss'))}  val_acc {_fmt(row.get('val_accuracy'))}"
                 f"  lr {self.optimizer.lr:.3g}" + ("  (early stop)" if self.stopped_early else ""),
                 file=sys.stderr,
@@ -268,6 +278,7 @@ class Trainer:
         partial = None
         arrays = {f"model.{k}": v for k, v in self.model.state_dict().items()}
         arrays.update({f"optimizer.{k}": v for k, v in opt_arrays.items()})
+        arrays.update({f"carry.{k}": v for k, v in self.model.carried_state().items()})
         if self._partial is not None:
             partial = {k: v for k, v in self._partial.items() if k != "order"}
             arrays["trainer.order"] = self._partial["order"]
@@ -325,6 +336,7 @@ class Trainer:
             self.best, self.best_epoch = t["best"], int(t["best_epoch"])
             self.plateau_bad, self.stopped_early = int(t["plateau_bad"]), bool(t["stopped_early"])
             self.history = History(t["history"])
+            self.model.set_carried_state({k[len("carry."):]: v for k, v in arrays.items() if k.startswith("carry.")})
             if t["partial"] is not None:
                 self._partial = dict(t["partial"])
                 self._partial["order"] = arrays["trainer.order"]

@@ -1,0 +1,149 @@
+"""The data sets bundled with rnnlab (no network needed), and their registry.
+
+======================  =============================================================  ===============
+name                    what                                                           loader
+======================  =============================================================  ===============
+pride-and-prejudice     Jane Austen's novel, 684,768 characters (text generation)      load_text
+sunspots                monthly mean sunspot numbers 1749-2009, 3,126 months           load_series
+co2                     weekly CO2 at Mauna Loa from 1958, 2,284 weeks, 59 missing      load_series
+japanese-vowels         9 speakers, 12 LPC features, 7-29 steps; 270 train / 370 test  load_sequences
+======================  =============================================================  ===============
+
+``rnnlab datasets`` lists them with sizes and licences; ``NOTICE.md`` in the data folder
+carries each file's attribution. Every loader also accepts a path to a file of your own in
+the same format, and a registered name wherever a command takes a data file.
+
+Example::
+
+    >>> from rnnlab import datasets
+    >>> text = datasets.load_text("pride-and-prejudice")
+    >>> text[:19]
+    'PRIDE AND PREJUDICE'
+    >>> values, meta = datasets.load_series("sunspots", columns=["sunspots"])
+    >>> values.shape, meta["columns"], meta["dates"][0]
+    ((3126, 1), ['sunspots'], '1749-01')
+    >>> (x, lengths, y), meta = datasets.load_sequences("japanese-vowels", split="train")
+    >>> x.shape, int(lengths.min()), int(lengths.max()), meta["classes"][:3]
+    ((270, 26, 12), 7, 26, ['1', '2', '3'])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rnnlab.errors import DataError
+
+DATA_DIR = Path(__file__).parent / "data"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One bundled data set: ``files`` (by split) inside :data:`DATA_DIR`, its kind and provenance."""
+
+    name: str
+    kind: str  # "text", "series" or "sequences"
+    files: dict
+    description: str
+    licence: str
+    source: str
+    defaults: dict
+
+    @property
+    def paths(self) -> dict[str, Path]:
+        """The files' full paths, by split."""
+        return {split: DATA_DIR / f for split, f in self.files.items()}
+
+    @property
+    def size_bytes(self) -> int:
+        """Total size of the bundled files (compressed, as stored)."""
+        return sum(p.stat().st_size for p in self.paths.values())
+
+    def path(self, split: str = "all") -> Path:
+        """The file of ``split`` ("all" for a single-file data set; "train" / "test" otherwise)."""
+        if split not in self.files:
+            raise DataError(f"data set {self.name!r} has splits {', '.join(self.files)}, not {split!r}")
+        return self.paths[split]
+
+
+DATASETS: dict[str, Dataset] = {
+    d.name: d
+    for d in (
+        Dataset("pride-and-prejudice", "text", {"all": "pride_and_prejudice.txt.gz"},
+                "Jane Austen, Pride and Prejudice: plain UTF-8 text, 684,768 characters, 75 distinct",
+                "novel: public domain; packaging (R package janeaustenr by Julia Silge): MIT",
+                "Debian package r-cran-janeaustenr 1.0.0-1", {}),
+        Dataset("sunspots", "series", {"all": "sunspots_monthly.csv"},
+                "monthly mean sunspot numbers, 1749-01 to 2009-06 (3,126 months; columns year, month, sunspots)",
+                "public domain", "NOAA National Geophysical Data Center, via statsmodels 0.15.0",
+                {"column": "sunspots", "season": 132}),
+        Dataset("co2", "series", {"all": "co2_weekly.csv"},
+                "weekly atmospheric CO2 at Mauna Loa in ppm, from 1958-03-29 (2,284 weeks, 59 missing)",
+                "public domain", "statsmodels 0.15.0 (datasets/co2)", {"column": "co2", "season": 52}),
+        Dataset("japanese-vowels", "sequences",
+                {"train": "JapaneseVowels_TRAIN.ts.gz", "test": "JapaneseVowels_TEST.ts.gz"},
+                "9 speakers saying a Japanese vowel: 12 LPC cepstrum coefficients a step, 7-29 steps; "
+                "270 train / 370 test",
+                "CC BY 4.0: M. Kudo, J. Toyama, M. Shimbo (1999), Multidimensional Curve Classification Using "
+                "Passing-Through Regions, Pattern Recognition Letters 20(11-13):1103-1111",
+                "UCI Machine Learning Repository, via aeon 1.6.0", {}),
+    )
+}
+
+
+def get(name: str) -> Dataset:
+    """The bundled data set called ``name``; a DataError lists the known ones."""
+    try:
+        return DATASETS[name]
+    except KeyError:
+        raise DataError(f"no bundled data set called {name!r}; bundled: {', '.join(DATASETS)}") from None
+
+
+def resolve(source, kind: str, split: str = "all") -> Path:
+    """A file path from ``source``: a bundled data set's name (of this ``kind``) or a path."""
+    if isinstance(source, str) and source in DATASETS:
+        d = DATASETS[source]
+        if d.kind != kind:
+            raise DataError(f"{source!r} is a {d.kind} data set, not {kind}")
+        return d.path(split)
+    return Path(source)
+
+
+def load_text(source) -> str:
+    """A bundled text (by name) or any UTF-8 text file (``.gz`` too): the whole text as a str."""
+    from rnnlab.data.text import read_text
+
+    return read_text(resolve(source, "text"))
+
+
+def load_series(source, columns=None, *, date_columns=None, missing: str = "error"):
+    """A bundled series (by name) or a CSV file: ``(values (T, C) float64, metadata)``.
+
+    See :func:`rnnlab.data.series.read_csv_series` for ``columns``, ``date_columns`` and ``missing``.
+    """
+    from rnnlab.data.series import read_csv_series
+
+    return read_csv_series(resolve(source, "series"), columns, date_columns=date_columns, missing=missing)
+
+
+def load_sequences(source, split: str = "train"):
+    """A bundled sequence-classification set (by name and split) or a ``.ts`` file.
+
+    Returns ``((x (N, T_max, C), lengths (N,), labels (N,) int64), metadata)``; see
+    :func:`rnnlab.data.ts.read_ts`.
+    """
+    from rnnlab.data.ts import pad_sequences, read_ts
+
+    seqs, labels, meta = read_ts(resolve(source, "sequences", split))
+    x, lengths = pad_sequences(seqs)
+    return (x, lengths, labels), meta
+
+
+def listing() -> list[dict]:
+    """One dict per bundled data set: name, kind, files, size in bytes, description, licence, source."""
+    return [{"name": d.name, "kind": d.kind, "files": dict(d.files), "bytes": d.size_bytes,
+             "description": d.description, "licence": d.licence, "source": d.source} for d in DATASETS.values()]
+
+
+__all__ = ["DATASETS", "DATA_DIR", "Dataset", "get", "listing", "load_sequences", "load_series", "load_text",
+           "resolve"]

@@ -1,0 +1,187 @@
+"""The classify task: variable-length multivariate sequences -> one class (many to one)."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from rnnlab import datasets
+from rnnlab.data.ts import pad_sequences, read_ts
+from rnnlab.errors import ConfigError, DataError
+from rnnlab.models.sequence import POOLINGS, SequenceClassifier
+from rnnlab.tasks.base import Task
+
+
+def _opt(default, help_text: str, choices=None, **extra):
+    return field(default=default, metadata={"help": help_text, "choices": choices, "cli": True, **extra})
+
+
+@dataclass
+class ClassifyData:
+    """Which labelled sequences to train and test on."""
+
+    file: str = _opt("japanese-vowels", "a labelled .ts file (sktime/aeon format) for training, or a bundled set's "
+                     "name (rnnlab datasets)", positional=True)
+    test_file: str = _opt("", "a .ts file for the test results (default: the bundled set's test split; none for a "
+                          "file of your own)")
+    val_fraction: float = _opt(0.15, "part of the training file held out for validation (stratified by class)")
+
+    def __post_init__(self):
+        if not isinstance(self.file, str) or not self.file:
+            raise ConfigError("file should name a .ts file or a bundled data set")
+        if not isinstance(self.val_fraction, (int, float)) or not 0.0 < self.val_fraction < 1.0:
+            raise ConfigError(f"val_fraction should be between 0 and 1, got {self.val_fraction!r}")
+
+    def test_source(self) -> str | None:
+        if self.test_file:
+            return self.test_file
+        return self.file if self.file in datasets.DATASETS else None
+
+
+@dataclass
+class ClassifierConfig:
+    """A SequenceClassifier's architecture (input size, classes and scaling come from the data)."""
+
+    cell: str = _opt("gru", "recurrent cell", choices=("rnn", "lstm", "gru"))
+    hidden_size: int = _opt(64, "recurrent hidden units")
+    num_layers: int = _opt(1, "stacked recurrent layers")
+    bidirectional: bool = _opt(True, "read each sequence both ways")
+    pooling: str = _opt("last", "features: the final state, or the mean output over valid steps", choices=POOLINGS)
+    dropout: float = _opt(0.0, "dropout between stacked layers, in training only")
+    dtype: str = _opt("float32", "floating-point precision", choices=("float32", "float64"))
+
+
+@functools.lru_cache(maxsize=8)
+def _read(path: str, mtime: float):
+    return read_ts(path)
+
+
+def read_labelled(source, split: str):
+    """``(x, lengths, labels, meta)`` from a bundled name (with its split) or a .ts file (cached)."""
+    path = datasets.resolve(source, "sequences", split)
+    mtime = path.stat().st_mtime if path.exists() else -1.0
+    seqs, labels, meta = _read(str(path), mtime)
+    x, lengths = pad_sequences(seqs)
+    return x, lengths, labels, meta
+
+
+def stratified_split(labels, fraction: float, rng) -> tuple[np.ndarray, np.ndarray]:
+    """``(train_idx, val_idx)``: about ``fraction`` of each class held out (at least one of any class
+    with two or more samples), chosen by ``rng``; both sorted."""
+    val = []
+    for k in np.unique(labels):
+        idx = np.flatnonzero(labels == k)
+        n = round(len(idx) * fraction)
+        n = min(max(n, 1 if len(idx) > 1 else 0), len(idx) - 1)
+        val.extend(rng.permutation(idx)[:n].tolist())
+    val = np.sort(np.array(val, dtype=np.int64))
+    return np.setdiff1d(np.arange(len(labels)), val), val
+
+
+class ClassifyTask(Task):
+    """Sequence classification (see :class:`~rnnlab.models.SequenceClassifier`)."""
+
+    name = "classify"
+    description = "classify variable-length sequences from a .ts file: accuracy, confusion matrix"
+    data_config = ClassifyData
+    model_config = ClassifierConfig
+    train_defaults: ClassVar[dict] = {"epochs": 60, "batch_size": 32, "lr": 3e-3, "clip_norm": 5.0}
+
+    def _train_val(self, d: ClassifyData, rng_val):
+        x, lengths, labels, meta = read_labelled(d.file, "train")
+        tr, va = stratified_split(labels, d.val_fraction, rng_val)
+        if len(va) == 0 or len(tr) == 0:
+            raise DataError(f"{d.file} has too few sequences ({len(labels)}) to hold some out for validation")
+        return (x[tr], lengths[tr], labels[tr]), (x[va], lengths[va], labels[va]), meta
+
+    # the validation split is fixed (seed 0), whatever the run's seed: the scaling fitted at
+    # build time and the data rebuilt later always agree
+    def build_data(self, d, rng_data, rng_val, train_cfg):
+        train, val, _ = self._train_val(d, np.random.default_rng(0))
+        return train, val
+
+    def build_model(self, m, rng, d):
+        (x, lengths, _), _, meta = self._train_val(d, np.random.default_rng(0))
+        model = SequenceClassifier(x.shape[2], meta["classes"], rng=rng, **vars(m))
+        return model.fit_scaling(x, lengths)
+
+    def test_data(self, d: ClassifyData, model=None):
+        """``(x, lengths, labels)`` of the test file (labels mapped to the model's classes), or None."""
+        source = d.test_source()
+        if source is None:
+            return None
+        x, lengths, labels, meta = read_labelled(source, "test")
+        if model is not None:
+            labels = self._relabel(labels, meta, model, source)
+        return x, lengths, labels
+
+    @staticmethod
+    def _relabel(labels, meta, model, source):
+        index = {c: i for i, c in enumerate(model.classes)}
+        unknown = sorted(set(meta["classes"][k] for k in np.unique(labels)) - set(index))
+        if unknown:
+            raise DataError(f"{source} has classes the model was not trained on: {', '.join(unknown)}")
+        return np.array([index[meta["classes"][k]] for k in labels], dtype=np.int64)
+
+    def intro(self, config, train, out) -> None:
+        d = ClassifyData(**config["data"])
+        x, lengths, labels = train
+        print(f"sequences: {d.file}: {len(labels):,} for training (after holding out {d.val_fraction:.0%} "
+              f"for validation), {x.shape[2]} features a step, {lengths.min()}-{lengths.max()} steps; "
+              f"{len(np.unique(labels))} classes", file=out)
+        source = d.test_source()
+        print(f"test set: {source if source else 'none (give --test-file)'}", file=out)
+
+    def title(self, config) -> str:
+        m = config["model"]
+        bi = "bidirectional " if m["bidirectional"] else ""
+        return f"{bi}{m['cell'].upper()} classifier on {Path(config['data']['file']).name}"
+
+    def _print_metrics(self, name, metrics, out) -> None:
+        classes = metrics["classes"]
+        print(f"{name}: accuracy {metrics['accuracy']:.4f}, cross-entropy {metrics['loss']:.4f} nats", file=out)
+        width = max(5, *(len(c) for c in classes)) + 1
+        print("  confusion matrix (rows: true class, columns: predicted):", file=out)
+        print("  " + " " * width + "".join(f"{c:>{width}}" for c in classes), file=out)
+        for c, row in zip(classes, metrics["confusion"], strict=True):
+            print(f"  {c:>{width}}" + "".join(f"{v:>{width}}" for v in row), file=out)
+        print(f"  {'class':>{width}}{'precision':>11}{'recall':>9}", file=out)
+        for c, p, r in zip(classes, metrics["precision"], metrics["recall"], strict=True):
+            fp = "-" if p is None else f"{p:.3f}"
+            fr = "-" if r is None else f"{r:.3f}"
+            print(f"  {c:>{width}}{fp:>11}{fr:>9}", file=out)
+
+    def report(self, model, config, validation, out) -> dict:
+        d = ClassifyData(**config["data"])
+        results = {"validation": model.evaluate(*validation)}
+        print(f"validation: accuracy {results['validation']['accuracy']:.4f} ({len(validation[2])} sequences)",
+              file=out)
+        test = self.test_data(d, model)
+        if test is not None:
+            results["test"] = model.evaluate(*test)
+            self._print_metrics(f"test ({len(test[2])} sequences from {d.test_source()})", results["test"], out)
+        return results
+
+    def plots(self, model, config, folder) -> list:
+        from rnnlab.plot import plot_confusion
+
+        d = ClassifyData(**config["data"])
+        test = self.test_data(d, model)
+        if test is None:
+            return []
+        metrics = model.evaluate(*test)
+        return [plot_confusion(metrics["confusion"], metrics["classes"], Path(folder) / "confusion.png",
+                               title=f"{self.title(config)}: test accuracy {metrics['accuracy']:.3f}")]
+
+    def evaluate_file(self, model, config, path, out) -> dict:
+        x, lengths, labels, meta = read_labelled(str(path), "test")
+        if x.shape[2] != model.input_size:
+            raise DataError(f"{path} has {x.shape[2]} features a step; the model reads {model.input_size}")
+        labels = self._relabel(labels, meta, model, path)
+        metrics = model.evaluate(x, lengths, labels)
+        self._print_metrics(f"{path} ({len(labels)} sequences)", metrics, out)
+        return metrics

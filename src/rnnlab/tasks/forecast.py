@@ -1,0 +1,244 @@
+"""The forecast task: a time series from a CSV file, forecast h steps ahead, against naive baselines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+from rnnlab import datasets
+from rnnlab._checks import check_int
+from rnnlab.data.series import (
+    extend_dates,
+    forecast_metrics,
+    mase_scale,
+    persistence_forecast,
+    seasonal_naive_forecast,
+    split_points,
+    windows,
+)
+from rnnlab.errors import ConfigError, DataError
+from rnnlab.models.sequence import LOSSES, Forecaster
+from rnnlab.tasks.base import Task
+
+
+def _opt(default, help_text: str, choices=None, **extra):
+    return field(default=default, metadata={"help": help_text, "choices": choices, "cli": True, **extra})
+
+
+def _names(text: str) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+@dataclass
+class ForecastData:
+    """Which series, which columns, how it is split and windowed."""
+
+    file: str = _opt("sunspots", "a CSV file with a header row, or a bundled series' name (rnnlab datasets)",
+                     positional=True)
+    column: str = _opt("", "the column(s) to forecast, comma-separated (default: the bundled series' column, or "
+                       "the file's only value column)")
+    features: str = _opt("", "more input columns, comma-separated (multivariate input; default: none)")
+    date_column: str = _opt("", "the date column(s), comma-separated (default: found by name: date, time, or "
+                            "year + month)")
+    missing: str = _opt("error", "missing values: refuse them, or fill them by linear interpolation",
+                        choices=("error", "interpolate"))
+    window: int = _opt(120, "past steps the model reads for each forecast")
+    horizon: int = _opt(1, "steps forecast at once")
+    season: int = _opt(0, "season length for the seasonal naive baseline and MASE (0: the bundled series' "
+                       "own, sunspots 132 months, co2 52 weeks; none for a file of your own)")
+    val_fraction: float = _opt(0.15, "the part after training held out for validation (in time order)")
+    test_fraction: float = _opt(0.15, "the last part, for the test metrics")
+
+    def __post_init__(self):
+        if not isinstance(self.file, str) or not self.file:
+            raise ConfigError("file should name a CSV file or a bundled series")
+        if self.missing not in ("error", "interpolate"):
+            raise ConfigError(f"missing should be 'error' or 'interpolate', got {self.missing!r}")
+        check_int("window", self.window)
+        check_int("horizon", self.horizon)
+        check_int("season", self.season, minimum=0)
+        split_points(1000, self.val_fraction, self.test_fraction)
+        if self.val_fraction <= 0 or self.test_fraction <= 0:
+            raise ConfigError("val_fraction and test_fraction should be above 0")
+
+    # -- derived -----------------------------------------------------------------------------------
+    def targets(self) -> list[str]:
+        named = _names(self.column)
+        if named:
+            return named
+        if self.file in datasets.DATASETS:
+            return [datasets.DATASETS[self.file].defaults["column"]]
+        return []  # the file's value columns (checked when read)
+
+    def season_length(self) -> int:
+        if self.season:
+            return self.season
+        return datasets.DATASETS[self.file].defaults.get("season", 1) if self.file in datasets.DATASETS else 1
+
+    def read(self):
+        """``(values (T, C), meta)`` with the target columns first, then the features."""
+        targets, features = self.targets(), _names(self.features)
+        dates = _names(self.date_column) or None
+        if targets:
+            overlap = sorted(set(targets) & set(features))
+            if overlap:
+                raise ConfigError(f"{', '.join(overlap)} is both forecast and a feature; list it once")
+            values, meta = datasets.load_series(self.file, targets + features, date_columns=dates,
+                                                missing=self.missing)
+        else:
+            values, meta = datasets.load_series(self.file, None, date_columns=dates, missing=self.missing)
+            if len(meta["columns"]) != 1:
+                raise ConfigError(f"{self.file} has several value columns ({', '.join(meta['columns'])}): choose the "
+                                  "one(s) to forecast with --column")
+        meta["targets"] = targets or meta["columns"]
+        return values, meta
+
+
+@dataclass
+class ForecasterConfig:
+    """A Forecaster's architecture (columns, horizon and scaling come from the data)."""
+
+    cell: str = _opt("lstm", "recurrent cell", choices=("rnn", "lstm", "gru"))
+    hidden_size: int = _opt(64, "recurrent hidden units")
+    num_layers: int = _opt(1, "stacked recurrent layers")
+    dropout: float = _opt(0.0, "dropout between stacked layers, in training only")
+    relative: bool = _opt(True, "read each window relative to its last value and forecast the change")
+    loss: str = _opt("mse", "training loss on scaled values", choices=LOSSES)
+    dtype: str = _opt("float32", "floating-point precision", choices=("float32", "float64"))
+
+
+class ForecastTask(Task):
+    """Time-series forecasting (see :class:`~rnnlab.models.Forecaster`)."""
+
+    name = "forecast"
+    description = "forecast a time series from a CSV file h steps ahead, against persistence and seasonal naive"
+    data_config = ForecastData
+    model_config = ForecasterConfig
+    train_defaults: ClassVar[dict] = {"epochs": 40, "batch_size": 64, "lr": 3e-3, "clip_norm": 5.0,
+                                      "early_stopping": 10}
+
+    def split(self, d: ForecastData):
+        """``(values, meta, (a, b))``: the series and the train / validation / test boundaries."""
+        values, meta = d.read()
+        a, b = split_points(values.shape[0], d.val_fraction, d.test_fraction)
+        if a <= d.window:
+            raise DataError(f"{d.file}: the training part has {a} steps, not more than the window ({d.window}); "
+                            "lower --window or the held-out fractions")
+        return values, meta, (a, b)
+
+    def build_data(self, d, rng_data, rng_val, train_cfg):
+        values, meta, (a, b) = self.split(d)
+        K = len(meta["targets"])
+        X, Y, _ = windows(values, d.window, d.horizon, range(K), 0, a)
+        Xv, Yv, _ = windows(values, d.window, d.horizon, range(K), a, b)
+        return (X, Y), (Xv, Yv)
+
+    def build_model(self, m, rng, d):
+        values, meta, (a, _) = self.split(d)
+        model = Forecaster(meta["columns"], meta["targets"], horizon=d.horizon, window=d.window, rng=rng, **vars(m))
+        return model.fit_scaling(values[:a])
+
+    def test_windows(self, d: ForecastData):
+        values, meta, (a, b) = self.split(d)
+        K = len(meta["targets"])
+        X, Y, origins = windows(values, d.window, d.horizon, range(K), b)
+        return values, meta, (a, b), X, Y, origins
+
+    def intro(self, config, train, out) -> None:
+        d = ForecastData(**config["data"])
+        values, meta, (a, b) = self.split(d)
+        dates = meta["dates"]
+        span = f" ({dates[0]} to {dates[-1]})" if dates else ""
+        filled = {k: v for k, v in meta["missing"].items() if v}
+        print(f"series: {d.file}: {values.shape[0]:,} steps{span}; forecasting {', '.join(meta['targets'])}"
+              + (f" from {', '.join(meta['columns'])}" if len(meta["columns"]) > len(meta["targets"]) else "")
+              + (f"; missing values interpolated: {filled}" if filled else ""), file=out)
+        print(f"split in time order: train {a:,}, validation {b - a:,}, test {values.shape[0] - b:,} steps; "
+              f"windows of {d.window} steps, horizon {d.horizon}; {train[0].shape[0]:,} training windows", file=out)
+
+    def title(self, config) -> str:
+        d = config["data"]
+        return f"{config['model']['cell'].upper()} forecaster on {Path(d['file']).name}, horizon {d['horizon']}"
+
+    def loss_label(self, config) -> str:
+        return f"{config['model']['loss'].upper()} on standardised values"
+
+    def baselines(self, d: ForecastData, values, origins, targets):
+        """The baselines' forecasts for the given origins: {name: (M, h, K)}."""
+        out = {"persistence": persistence_forecast(values, origins, d.horizon, targets)}
+        m = d.season_length()
+        if m > 1:
+            out[f"seasonal naive ({m})"] = seasonal_naive_forecast(values, origins, d.horizon, m, targets)
+        return out
+
+    def report(self, model, config, validation, out) -> dict:
+        d = ForecastData(**config["data"])
+        values, meta, (a, b), X, Y, origins = self.test_windows(d)
+        K = len(meta["targets"])
+        scale = mase_scale(values[:a, :K], d.season_length())
+        rows = {"model": forecast_metrics(Y, model.predict(X), scale)}
+        for name, pred in self.baselines(d, values, origins, range(K)).items():
+            rows[name] = forecast_metrics(Y, pred, scale)
+        print(f"test part: {len(origins):,} forecasts of {d.horizon} step(s) "
+              + (f"from {meta['dates'][b]} on" if meta["dates"] else f"from step {b} on"), file=out)
+        print(f"  {'':<24}{'MAE':>10}{'RMSE':>10}{'MASE':>8}", file=out)
+        for name, r in rows.items():
+            print(f"  {name:<24}{r['mae']:>10.4g}{r['rmse']:>10.4g}{r['mase']:>8.3f}", file=out)
+        best = min((r["mae"], n) for n, r in rows.items() if n != "model")
+        verdict = "beats" if rows["model"]["mae"] < best[0] else "does not beat"
+        print(f"  the model {verdict} the best baseline ({best[1]}) in test MAE "
+              f"(MASE: MAE over the in-sample {'seasonal ' if d.season_length() > 1 else ''}naive MAE)", file=out)
+        return {"test": rows, "origins": len(origins), "horizon": d.horizon}
+
+    def forecast_table(self, model, config, steps: int, from_end: bool = False):
+        """``(rows, meta)``: a ``steps``-step forecast from the start of the test part (or from the
+        series' end), each row ``{"step", "date", "column": forecast, "column_actual": value or None}``."""
+        d = ForecastData(**config["data"])
+        values, meta, (_, b) = self.split(d)
+        origin = values.shape[0] if from_end else b
+        K = len(meta["targets"])
+        pred = model.forecast(values[:origin], steps)  # (steps, K)
+        dates = meta["dates"]
+        if dates:
+            dates = dates + extend_dates(dates, origin + steps - len(dates))
+        rows = []
+        for k in range(steps):
+            t = origin + k
+            row = {"step": k + 1, "date": dates[t] if dates else None}
+            for j, name in enumerate(meta["targets"][:K]):
+                row[name] = float(pred[k, j])
+                row[f"{name}_actual"] = float(values[t, j]) if t < values.shape[0] else None
+            rows.append(row)
+        return rows, {"origin": origin, "history": values[:origin, :K], "dates": dates, "targets": meta["targets"]}
+
+    def rolling_table(self, model, config):
+        """``(rows, meta)`` like :meth:`forecast_table`, for the test part: row k is the
+        ``horizon``-step-ahead forecast of test step k (made from the window before it) and the actual value."""
+        d = ForecastData(**config["data"])
+        values, meta, (_, b), X, Y, origins = self.test_windows(d)
+        pred = model.predict(X)[:, -1, :]  # (M, K): the last step of each direct forecast
+        dates = meta["dates"]
+        rows = []
+        for j, origin in enumerate(origins):
+            t = int(origin) + d.horizon - 1
+            row = {"step": t - b + 1, "date": dates[t] if dates else None}
+            for k, name in enumerate(meta["targets"]):
+                row[name] = float(pred[j, k])
+                row[f"{name}_actual"] = float(Y[j, -1, k])
+            rows.append(row)
+        return rows, {"origin": b, "history": values[:b, : len(meta["targets"])], "dates": dates,
+                      "targets": meta["targets"]}
+
+    def plots(self, model, config, folder) -> list:
+        from rnnlab.plot import plot_forecast
+
+        h = config["data"]["horizon"]
+        rows, meta = self.rolling_table(model, config)
+        title = f"{self.title(config)}: {h}-step-ahead forecasts over the test part"
+        return [plot_forecast(rows, meta, Path(folder) / "forecast-test.png", title=title)]
+
+    def evaluate_file(self, model, config, path, out) -> dict:
+        d = ForecastData(**{**config["data"], "file": str(path)})
+        report = self.report(model, {**config, "data": vars(d)}, None, out)
+        return report
