@@ -151,8 +151,15 @@ def bench_text(args, torch) -> dict:
             next_eval += args.eval_every * 60.0
     final = curve[-1]
     sample = model.sample("It is a truth", 300, temperature=0.8, seed=0)
+    # PyTorch's validation bits/char after as many steps as rnnlab made (linear between its points):
+    # the same steps from the same start should give the same quality; only the speed differs
+    t_steps = [0] + [p["steps"]["torch"] for p in curve]
+    t_bpc = [math.log2(len(model.vocab))] + [p["torch_bpc"] for p in curve]
+    same_steps = float(np.interp(steps["rnnlab"], t_steps, t_bpc))
     return {"minutes": args.minutes, "steps": steps, "seconds": used, "curve": curve,
             "rnnlab_bpc": final["rnnlab_bpc"], "torch_bpc": final["torch_bpc"],
+            "torch_bpc_at_rnnlab_steps": same_steps,
+            "best": {k: min(p[f"{k}_bpc"] for p in curve) for k in ("rnnlab", "torch")},
             "steps_per_s": {k: steps[k] / used[k] for k in steps},
             "bar_met": final["rnnlab_bpc"] <= 1.8 and final["rnnlab_bpc"] <= final["torch_bpc"],
             "sample": "It is a truth" + sample}
@@ -213,7 +220,7 @@ def main():
                         default=["text", "forecast", "classify"])
     parser.add_argument("--minutes", type=float, default=10.0, help="text: training minutes for each side")
     parser.add_argument("--slice", type=float, default=20.0, help="text: seconds of one interleaved turn")
-    parser.add_argument("--eval-every", type=float, default=2.0, help="text: validation every this many minutes")
+    parser.add_argument("--eval-every", type=float, default=1.0, help="text: validation every this many minutes")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args()
@@ -228,6 +235,10 @@ def main():
         for k, name in (("rnnlab", "rnnlab"), ("torch", "PyTorch")):
             print(f"| {name} | {r['steps'][k]:,} | {r['steps_per_s'][k]:.2f} | {r[k + '_bpc']:.3f} |")
         print(f"bar (<= 1.8 and no worse than PyTorch): {'met' if r['bar_met'] else 'MISSED'}")
+        print(f"best over the run (validation every {args.eval_every:g} min): rnnlab {r['best']['rnnlab']:.3f}, "
+              f"PyTorch {r['best']['torch']:.3f} bits/char")
+        print(f"at equal steps ({r['steps']['rnnlab']:,}): rnnlab {r['rnnlab_bpc']:.3f}, PyTorch "
+              f"{r['torch_bpc_at_rnnlab_steps']:.3f} bits/char (interpolated on its curve)")
         print(f"\nsample (temperature 0.8):\n{r['sample']}\n", flush=True)
     if {"forecast", "classify"} & set(args.task):
         import tempfile

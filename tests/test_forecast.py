@@ -203,3 +203,14 @@ def test_extend_dates_past_the_end():
     assert extend_dates(["2009-05", "2009-06"], 7)[-2:] == ["2009-12", "2010-01"]
     assert extend_dates(["2020-01-01", "2020-01-08"], 2) == ["2020-01-15", "2020-01-22"]
     assert extend_dates(["2020-01-01T10:00"] * 2, 1) == [None] and extend_dates(None, 2) == [None, None]
+
+
+def test_forecast_windows_feeds_forecasts_back(rng):
+    model = Forecaster(["a", "b"], horizon=2, hidden_size=5, dtype=np.float64, rng=0)
+    x = rng.standard_normal((3, 6, 2))
+    out = model.forecast_windows(x, 5)  # 2 + 2 + 1 steps
+    assert out.shape == (3, 5, 2)
+    np.testing.assert_array_equal(out[:, :2], model.predict(x))
+    slid = np.concatenate([x, out[:, :2]], axis=1)[:, -6:]  # the window slides over the forecasts
+    np.testing.assert_allclose(out[:, 2:4], model.predict(slid), rtol=1e-12)
+    np.testing.assert_allclose(model.forecast(x[1], 5), out[1], rtol=1e-12)

@@ -282,7 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "Forecast K steps from the start of the run's test part (against the actual values) or past the "
                    "end of the series, feeding forecasts back; write a CSV and a plot.", FORECAST_EPILOG)
     forecast.add_argument("model", type=Path, help="a forecast run folder, or a model file inside one")
-    forecast.add_argument("--steps", type=_positive_int, default=None, help="steps to forecast (default: the horizon)")
+    forecast.add_argument("--steps", type=_positive_int, default=None,
+                          help="steps to forecast (default: the run's horizon)")
     forecast.add_argument("--from-end", action="store_true", help="forecast past the last observation")
     forecast.add_argument("--out", type=Path, default=None, help="the CSV to write (default: RUN/forecast.csv)")
     forecast.add_argument("--plot", type=Path, default=None, help="the picture (default: the CSV's name, .png)")
@@ -695,7 +696,7 @@ def cmd_forecast(args) -> int:
     run = _run_of(args.model, model)
     if run is None or run.task.name != "forecast":
         raise ConfigError(f"{path} sits in no forecast run folder: rnnlab cannot find its series")
-    steps = args.steps or model.horizon
+    steps = args.steps or run.config["data"]["horizon"]
     rows, meta = run.task.forecast_table(model, run.config, steps, from_end=args.from_end)
     csv_path = args.out or run.folder / "forecast.csv"
     buf = _io.StringIO()

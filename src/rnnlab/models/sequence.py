@@ -440,24 +440,38 @@ class Forecaster(_Encoder):
         return {"loss": loss, "accuracy": None, "mae": float(np.mean(np.abs(pred - y))),
                 "rmse": float(math.sqrt(np.mean((pred - y) ** 2)))}
 
-    def forecast(self, history, steps: int) -> np.ndarray:
-        """Continue a series ``steps`` steps past its end: (steps, K) in its units.
+    def forecast_windows(self, x, steps: int) -> np.ndarray:
+        """Forecast ``steps`` steps after each window, (N, steps, K) in the series' units.
 
-        history: (T, C); its last ``window`` steps are read (all of it when the window is None).
-        Forecasts ``horizon`` steps at a time (direct) and feeds them back as inputs for the
-        next ones (recursive), which needs the targets to be every input column.
+        x: windows (N, W, C). Up to ``horizon`` steps come straight from one prediction (direct);
+        beyond, the forecasts are appended to the window, which slides forward, and the model
+        is run again (recursive: it is fed its own forecasts), which needs the targets to be
+        every input column.
         """
         steps = check_int("steps", steps)
-        h = np.asarray(history, dtype=np.float64)
-        if h.ndim != 2 or h.shape[1] != self.input_size or h.shape[0] == 0:
-            raise ShapeError(f"history should be a (T, {self.input_size}) series, got shape {h.shape}")
+        x, _ = self._check_inputs(x, None, "windows")
         if steps > self.horizon and self.targets != self.columns:
             raise ConfigError(f"this model forecasts {', '.join(self.targets)} from {', '.join(self.columns)}: it can "
                               f"look {self.horizon} step(s) ahead, not {steps} (feeding forecasts back needs every "
                               "input column forecast)")
-        out = []
-        while sum(len(o) for o in out) < steps:
-            pred = self.predict(h[None, -self.window :] if self.window else h[None])[0]  # (h, K)
+        x = np.asarray(x, dtype=np.float64)
+        W = x.shape[1]
+        out, done = [], 0
+        while done < steps:
+            pred = self.predict(x)  # (N, h, K)
             out.append(pred)
-            h = np.concatenate([h, pred], axis=0)
-        return np.concatenate(out, axis=0)[:steps]
+            done += pred.shape[1]
+            if done < steps:
+                x = np.concatenate([x, pred], axis=1)[:, -W:]
+        return np.concatenate(out, axis=1)[:, :steps]
+
+    def forecast(self, history, steps: int) -> np.ndarray:
+        """Continue a series ``steps`` steps past its end: (steps, K) in its units.
+
+        history: (T, C); its last ``window`` steps are read (all of it when the window is None).
+        See :meth:`forecast_windows` for how steps beyond the horizon are made.
+        """
+        h = np.asarray(history, dtype=np.float64)
+        if h.ndim != 2 or h.shape[1] != self.input_size or h.shape[0] == 0:
+            raise ShapeError(f"history should be a (T, {self.input_size}) series, got shape {h.shape}")
+        return self.forecast_windows((h[-self.window :] if self.window else h)[None], steps)[0]

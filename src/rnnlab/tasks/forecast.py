@@ -44,7 +44,9 @@ class ForecastData:
     missing: str = _opt("error", "missing values: refuse them, or fill them by linear interpolation",
                         choices=("error", "interpolate"))
     window: int = _opt(120, "past steps the model reads for each forecast")
-    horizon: int = _opt(1, "steps forecast at once")
+    horizon: int = _opt(1, "steps ahead to forecast (and to score on the test part)")
+    strategy: str = _opt("direct", "multi-step forecasts: direct (all horizon steps at once) or recursive (a "
+                         "1-step model fed its own forecasts)", choices=("direct", "recursive"))
     season: int = _opt(0, "season length for the seasonal naive baseline and MASE (0: the bundled series' "
                        "own, sunspots 132 months, co2 52 weeks; none for a file of your own)")
     val_fraction: float = _opt(0.15, "the part after training held out for validation (in time order)")
@@ -61,6 +63,16 @@ class ForecastData:
         split_points(1000, self.val_fraction, self.test_fraction)
         if self.val_fraction <= 0 or self.test_fraction <= 0:
             raise ConfigError("val_fraction and test_fraction should be above 0")
+        if self.strategy not in ("direct", "recursive"):
+            raise ConfigError(f"strategy should be direct or recursive, got {self.strategy!r}")
+        if self.strategy == "recursive" and _names(self.features):
+            raise ConfigError("the recursive strategy feeds forecasts back as inputs, so every input must be "
+                              "forecast: drop --features or use --strategy direct")
+
+    @property
+    def model_horizon(self) -> int:
+        """Steps the model itself forecasts at once: 1 for the recursive strategy."""
+        return 1 if self.strategy == "recursive" else self.horizon
 
     # -- derived -----------------------------------------------------------------------------------
     def targets(self) -> list[str]:
@@ -130,13 +142,14 @@ class ForecastTask(Task):
     def build_data(self, d, rng_data, rng_val, train_cfg):
         values, meta, (a, b) = self.split(d)
         K = len(meta["targets"])
-        X, Y, _ = windows(values, d.window, d.horizon, range(K), 0, a)
-        Xv, Yv, _ = windows(values, d.window, d.horizon, range(K), a, b)
+        X, Y, _ = windows(values, d.window, d.model_horizon, range(K), 0, a)
+        Xv, Yv, _ = windows(values, d.window, d.model_horizon, range(K), a, b)
         return (X, Y), (Xv, Yv)
 
     def build_model(self, m, rng, d):
         values, meta, (a, _) = self.split(d)
-        model = Forecaster(meta["columns"], meta["targets"], horizon=d.horizon, window=d.window, rng=rng, **vars(m))
+        model = Forecaster(meta["columns"], meta["targets"], horizon=d.model_horizon, window=d.window, rng=rng,
+                           **vars(m))
         return model.fit_scaling(values[:a])
 
     def test_windows(self, d: ForecastData):
@@ -144,6 +157,11 @@ class ForecastTask(Task):
         K = len(meta["targets"])
         X, Y, origins = windows(values, d.window, d.horizon, range(K), b)
         return values, meta, (a, b), X, Y, origins
+
+    @staticmethod
+    def predict_test(model, d: ForecastData, X):
+        """The model's ``d.horizon``-step forecasts for test windows X: (M, h, K)."""
+        return model.forecast_windows(X, d.horizon) if d.strategy == "recursive" else model.predict(X)
 
     def intro(self, config, train, out) -> None:
         d = ForecastData(**config["data"])
@@ -155,7 +173,9 @@ class ForecastTask(Task):
               + (f" from {', '.join(meta['columns'])}" if len(meta["columns"]) > len(meta["targets"]) else "")
               + (f"; missing values interpolated: {filled}" if filled else ""), file=out)
         print(f"split in time order: train {a:,}, validation {b - a:,}, test {values.shape[0] - b:,} steps; "
-              f"windows of {d.window} steps, horizon {d.horizon}; {train[0].shape[0]:,} training windows", file=out)
+              f"windows of {d.window} steps, horizon {d.horizon}"
+              + (" (recursive: a 1-step model fed its own forecasts)" if d.strategy == "recursive" else "")
+              + f"; {train[0].shape[0]:,} training windows", file=out)
 
     def title(self, config) -> str:
         d = config["data"]
@@ -177,10 +197,11 @@ class ForecastTask(Task):
         values, meta, (a, b), X, Y, origins = self.test_windows(d)
         K = len(meta["targets"])
         scale = mase_scale(values[:a, :K], d.season_length())
-        rows = {"model": forecast_metrics(Y, model.predict(X), scale)}
+        rows = {"model": forecast_metrics(Y, self.predict_test(model, d, X), scale)}
         for name, pred in self.baselines(d, values, origins, range(K)).items():
             rows[name] = forecast_metrics(Y, pred, scale)
-        print(f"test part: {len(origins):,} forecasts of {d.horizon} step(s) "
+        how = " (recursive: a 1-step model fed its own forecasts)" if d.strategy == "recursive" else ""
+        print(f"test part: {len(origins):,} forecasts of {d.horizon} step(s){how} "
               + (f"from {meta['dates'][b]} on" if meta["dates"] else f"from step {b} on"), file=out)
         print(f"  {'':<24}{'MAE':>10}{'RMSE':>10}{'MASE':>8}", file=out)
         for name, r in rows.items():
@@ -217,7 +238,7 @@ class ForecastTask(Task):
         ``horizon``-step-ahead forecast of test step k (made from the window before it) and the actual value."""
         d = ForecastData(**config["data"])
         values, meta, (_, b), X, Y, origins = self.test_windows(d)
-        pred = model.predict(X)[:, -1, :]  # (M, K): the last step of each direct forecast
+        pred = self.predict_test(model, d, X)[:, -1, :]  # (M, K): the last step of each forecast
         dates = meta["dates"]
         rows = []
         for j, origin in enumerate(origins):
