@@ -635,14 +635,20 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def _load_model_of(target: Path, kind: str, command: str, hint: str = ""):
+    """``(path, model)`` for a run folder or model file that must hold a ``kind`` model (by class name)."""
+    from rnnlab.models import MODEL_TYPES, load_model
+
+    path = _resolve_model_path(target)
+    model = load_model(path)
+    if not isinstance(model, MODEL_TYPES[kind]):
+        raise ConfigError(f"{path} holds a {type(model).__name__}; {command} needs a {hint or kind}")
+    return path, model
+
+
 def cmd_predict(args) -> int:
     """``rnnlab predict MODEL TOKENS... --top K``."""
-    from rnnlab.models import NextTokenModel, load_model
-
-    path = _resolve_model_path(args.model)
-    model = load_model(path)
-    if not isinstance(model, NextTokenModel):
-        raise ConfigError(f"{path} holds a {type(model).__name__}; predict needs a next-token model")
+    _, model = _load_model_of(args.model, "NextTokenModel", "predict", "next-token model")
     text = "".join(args.tokens)
     if not text:
         raise DataError("the input sequence is empty: give at least one token, e.g. rnnlab predict MODEL r r i q g")
@@ -659,12 +665,7 @@ def cmd_predict(args) -> int:
 
 def cmd_generate(args) -> int:
     """``rnnlab generate MODEL --prime TEXT --length N ...``: stream generated characters."""
-    from rnnlab.models import CharLM, load_model
-
-    path = _resolve_model_path(args.model)
-    model = load_model(path)
-    if not isinstance(model, CharLM):
-        raise ConfigError(f"{path} holds a {type(model).__name__}; generate needs a text model (rnnlab train text)")
+    _, model = _load_model_of(args.model, "CharLM", "generate", "text model (rnnlab train text)")
     if args.top_p is not None and args.top_p > 1:
         raise ConfigError(f"--top-p should be at most 1, got {args.top_p:g}")
     prime = args.prime.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
@@ -687,12 +688,8 @@ def cmd_forecast(args) -> int:
     import csv
 
     from rnnlab.io import atomic_write_text
-    from rnnlab.models import Forecaster, load_model
 
-    path = _resolve_model_path(args.model)
-    model = load_model(path)
-    if not isinstance(model, Forecaster):
-        raise ConfigError(f"{path} holds a {type(model).__name__}; forecast needs a forecaster (rnnlab train forecast)")
+    path, model = _load_model_of(args.model, "Forecaster", "forecast", "forecaster (rnnlab train forecast)")
     run = _run_of(args.model, model)
     if run is None or run.task.name != "forecast":
         raise ConfigError(f"{path} sits in no forecast run folder: rnnlab cannot find its series")

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import MISSING, asdict, fields
+from dataclasses import MISSING, asdict, field, fields
 from typing import ClassVar
 
 from rnnlab.errors import ConfigError
 from rnnlab.training.config import TrainConfig
 
 SECTIONS = ("data", "model", "train")
+
+
+def option(default, help_text: str, choices=None, **extra):
+    """A config dataclass field that becomes a command-line option (``positional=True``: the
+    command's positional argument instead)."""
+    return field(default=default, metadata={"help": help_text, "choices": choices, "cli": True, **extra})
+
+
+def check_fraction(name: str, value) -> None:
+    """A ConfigError unless ``value`` is a number strictly between 0 and 1."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < value < 1.0:
+        raise ConfigError(f"{name} should be between 0 and 1, got {value!r}")
 
 
 def dataclass_from_dict(cls, values: dict, section: str):

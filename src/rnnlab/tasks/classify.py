@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -13,28 +13,23 @@ from rnnlab import datasets
 from rnnlab.data.ts import pad_sequences, read_ts
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.models.sequence import POOLINGS, SequenceClassifier
-from rnnlab.tasks.base import Task
-
-
-def _opt(default, help_text: str, choices=None, **extra):
-    return field(default=default, metadata={"help": help_text, "choices": choices, "cli": True, **extra})
+from rnnlab.tasks.base import Task, check_fraction, option
 
 
 @dataclass
 class ClassifyData:
     """Which labelled sequences to train and test on."""
 
-    file: str = _opt("japanese-vowels", "a labelled .ts file (sktime/aeon format) for training, or a bundled set's "
+    file: str = option("japanese-vowels", "a labelled .ts file (sktime/aeon format) for training, or a bundled set's "
                      "name (rnnlab datasets)", positional=True)
-    test_file: str = _opt("", "a .ts file for the test results (default: the bundled set's test split; none for a "
+    test_file: str = option("", "a .ts file for the test results (default: the bundled set's test split; none for a "
                           "file of your own)")
-    val_fraction: float = _opt(0.15, "part of the training file held out for validation (stratified by class)")
+    val_fraction: float = option(0.15, "part of the training file held out for validation (stratified by class)")
 
     def __post_init__(self):
         if not isinstance(self.file, str) or not self.file:
             raise ConfigError("file should name a .ts file or a bundled data set")
-        if not isinstance(self.val_fraction, (int, float)) or not 0.0 < self.val_fraction < 1.0:
-            raise ConfigError(f"val_fraction should be between 0 and 1, got {self.val_fraction!r}")
+        check_fraction("val_fraction", self.val_fraction)
 
     def test_source(self) -> str | None:
         if self.test_file:
@@ -46,13 +41,13 @@ class ClassifyData:
 class ClassifierConfig:
     """A SequenceClassifier's architecture (input size, classes and scaling come from the data)."""
 
-    cell: str = _opt("gru", "recurrent cell", choices=("rnn", "lstm", "gru"))
-    hidden_size: int = _opt(64, "recurrent hidden units")
-    num_layers: int = _opt(1, "stacked recurrent layers")
-    bidirectional: bool = _opt(True, "read each sequence both ways")
-    pooling: str = _opt("last", "features: the final state, or the mean output over valid steps", choices=POOLINGS)
-    dropout: float = _opt(0.0, "dropout between stacked layers, in training only")
-    dtype: str = _opt("float32", "floating-point precision", choices=("float32", "float64"))
+    cell: str = option("gru", "recurrent cell", choices=("rnn", "lstm", "gru"))
+    hidden_size: int = option(64, "recurrent hidden units")
+    num_layers: int = option(1, "stacked recurrent layers")
+    bidirectional: bool = option(True, "read each sequence both ways")
+    pooling: str = option("last", "features: the final state, or the mean output over valid steps", choices=POOLINGS)
+    dropout: float = option(0.0, "dropout between stacked layers, in training only")
+    dtype: str = option("float32", "floating-point precision", choices=("float32", "float64"))
 
 
 @functools.lru_cache(maxsize=8)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -19,11 +19,7 @@ from rnnlab.data.series import (
 )
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.models.sequence import LOSSES, Forecaster
-from rnnlab.tasks.base import Task
-
-
-def _opt(default, help_text: str, choices=None, **extra):
-    return field(default=default, metadata={"help": help_text, "choices": choices, "cli": True, **extra})
+from rnnlab.tasks.base import Task, option
 
 
 def _names(text: str) -> list[str]:
@@ -34,23 +30,23 @@ def _names(text: str) -> list[str]:
 class ForecastData:
     """Which series, which columns, how it is split and windowed."""
 
-    file: str = _opt("sunspots", "a CSV file with a header row, or a bundled series' name (rnnlab datasets)",
+    file: str = option("sunspots", "a CSV file with a header row, or a bundled series' name (rnnlab datasets)",
                      positional=True)
-    column: str = _opt("", "the column(s) to forecast, comma-separated (default: the bundled series' column, or "
+    column: str = option("", "the column(s) to forecast, comma-separated (default: the bundled series' column, or "
                        "the file's only value column)")
-    features: str = _opt("", "more input columns, comma-separated (multivariate input; default: none)")
-    date_column: str = _opt("", "the date column(s), comma-separated (default: found by name: date, time, or "
+    features: str = option("", "more input columns, comma-separated (multivariate input; default: none)")
+    date_column: str = option("", "the date column(s), comma-separated (default: found by name: date, time, or "
                             "year + month)")
-    missing: str = _opt("error", "missing values: refuse them, or fill them by linear interpolation",
+    missing: str = option("error", "missing values: refuse them, or fill them by linear interpolation",
                         choices=("error", "interpolate"))
-    window: int = _opt(120, "past steps the model reads for each forecast")
-    horizon: int = _opt(1, "steps ahead to forecast (and to score on the test part)")
-    strategy: str = _opt("direct", "multi-step forecasts: direct (all horizon steps at once) or recursive (a "
+    window: int = option(120, "past steps the model reads for each forecast")
+    horizon: int = option(1, "steps ahead to forecast (and to score on the test part)")
+    strategy: str = option("direct", "multi-step forecasts: direct (all horizon steps at once) or recursive (a "
                          "1-step model fed its own forecasts)", choices=("direct", "recursive"))
-    season: int = _opt(0, "season length for the seasonal naive baseline and MASE (0: the bundled series' "
+    season: int = option(0, "season length for the seasonal naive baseline and MASE (0: the bundled series' "
                        "own, sunspots 132 months, co2 52 weeks; none for a file of your own)")
-    val_fraction: float = _opt(0.15, "the part after training held out for validation (in time order)")
-    test_fraction: float = _opt(0.15, "the last part, for the test metrics")
+    val_fraction: float = option(0.15, "the part after training held out for validation (in time order)")
+    test_fraction: float = option(0.15, "the last part, for the test metrics")
 
     def __post_init__(self):
         if not isinstance(self.file, str) or not self.file:
@@ -111,13 +107,13 @@ class ForecastData:
 class ForecasterConfig:
     """A Forecaster's architecture (columns, horizon and scaling come from the data)."""
 
-    cell: str = _opt("lstm", "recurrent cell", choices=("rnn", "lstm", "gru"))
-    hidden_size: int = _opt(64, "recurrent hidden units")
-    num_layers: int = _opt(1, "stacked recurrent layers")
-    dropout: float = _opt(0.0, "dropout between stacked layers, in training only")
-    relative: bool = _opt(True, "read each window relative to its last value and forecast the change")
-    loss: str = _opt("mse", "training loss on scaled values", choices=LOSSES)
-    dtype: str = _opt("float32", "floating-point precision", choices=("float32", "float64"))
+    cell: str = option("lstm", "recurrent cell", choices=("rnn", "lstm", "gru"))
+    hidden_size: int = option(64, "recurrent hidden units")
+    num_layers: int = option(1, "stacked recurrent layers")
+    dropout: float = option(0.0, "dropout between stacked layers, in training only")
+    relative: bool = option(True, "read each window relative to its last value and forecast the change")
+    loss: str = option("mse", "training loss on scaled values", choices=LOSSES)
+    dtype: str = option("float32", "floating-point precision", choices=("float32", "float64"))
 
 
 class ForecastTask(Task):

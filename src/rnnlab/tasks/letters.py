@@ -3,28 +3,24 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 from rnnlab._checks import check_int
 from rnnlab.data.letters import LETTERS, VARIANTS, format_samples, letter_task
 from rnnlab.errors import ConfigError
 from rnnlab.models.next_token import NextTokenModel
-from rnnlab.tasks.base import Task
-
-
-def _opt(default, help_text: str, choices=None):
-    return field(default=default, metadata={"help": help_text, "choices": choices, "cli": True})
+from rnnlab.tasks.base import Task, option
 
 
 @dataclass
 class LettersData:
     """The letter task's data: how many sequences, how long, which rule."""
 
-    samples: int = _opt(1000, "training sequences")
-    val_samples: int = _opt(1000, "held-out sequences")
-    seq_len: int = _opt(5, "input letters per sequence")
-    variant: str = _opt("sum", "sum: the notebook's rule (sum of all previous letters); fibonacci: previous two",
+    samples: int = option(1000, "training sequences")
+    val_samples: int = option(1000, "held-out sequences")
+    seq_len: int = option(5, "input letters per sequence")
+    variant: str = option("sum", "sum: the notebook's rule (sum of all previous letters); fibonacci: previous two",
                         choices=VARIANTS)
 
     def __post_init__(self):
@@ -39,13 +35,13 @@ class LettersData:
 class NextTokenConfig:
     """A NextTokenModel's architecture (its constructor arguments, the vocabulary aside)."""
 
-    cell: str = _opt("rnn", "recurrent cell", choices=("rnn", "lstm", "gru"))
-    embedding_dim: int = _opt(32, "token embedding size")
-    hidden_size: int = _opt(50, "recurrent hidden units")
-    num_layers: int = _opt(1, "stacked recurrent layers")
-    dropout: float = _opt(0.0, "dropout between stacked layers, in training only")
-    nonlinearity: str = _opt("tanh", "activation of --cell rnn", choices=("tanh", "relu"))
-    dtype: str = _opt("float32", "floating-point precision", choices=("float32", "float64"))
+    cell: str = option("rnn", "recurrent cell", choices=("rnn", "lstm", "gru"))
+    embedding_dim: int = option(32, "token embedding size")
+    hidden_size: int = option(50, "recurrent hidden units")
+    num_layers: int = option(1, "stacked recurrent layers")
+    dropout: float = option(0.0, "dropout between stacked layers, in training only")
+    nonlinearity: str = option("tanh", "activation of --cell rnn", choices=("tanh", "relu"))
+    dtype: str = option("float32", "floating-point precision", choices=("float32", "float64"))
 
 
 def step_descriptions(variant: str, T: int) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -14,28 +14,23 @@ from rnnlab.data.text import eval_streams, split_text, stream_batches
 from rnnlab.data.vocab import Vocab
 from rnnlab.errors import ConfigError
 from rnnlab.models.char_lm import LN2, CharLM
-from rnnlab.tasks.base import Task
-
-
-def _opt(default, help_text: str, choices=None, **extra):
-    return field(default=default, metadata={"help": help_text, "choices": choices, "cli": True, **extra})
+from rnnlab.tasks.base import Task, check_fraction, option
 
 
 @dataclass
 class TextData:
     """Which text, how it is split and cut into chunks."""
 
-    file: str = _opt("pride-and-prejudice", "a UTF-8 text file, or a bundled text's name (rnnlab datasets)",
+    file: str = option("pride-and-prejudice", "a UTF-8 text file, or a bundled text's name (rnnlab datasets)",
                      positional=True)
-    val_fraction: float = _opt(0.1, "the last part of the text held out for validation (contiguous)")
-    seq_len: int = _opt(100, "characters per chunk: how far back gradients flow (truncated BPTT)")
-    val_streams: int = _opt(16, "validation is read as this many contiguous streams, state carried")
+    val_fraction: float = option(0.1, "the last part of the text held out for validation (contiguous)")
+    seq_len: int = option(100, "characters per chunk: how far back gradients flow (truncated BPTT)")
+    val_streams: int = option(16, "validation is read as this many contiguous streams, state carried")
 
     def __post_init__(self):
         if not isinstance(self.file, str) or not self.file:
             raise ConfigError("file should name a text file or a bundled text")
-        if not isinstance(self.val_fraction, (int, float)) or not 0.0 < self.val_fraction < 1.0:
-            raise ConfigError(f"val_fraction should be between 0 and 1, got {self.val_fraction!r}")
+        check_fraction("val_fraction", self.val_fraction)
         check_int("seq_len", self.seq_len)
         check_int("val_streams", self.val_streams)
 
@@ -44,12 +39,12 @@ class TextData:
 class CharLMConfig:
     """A CharLM's architecture (the vocabulary comes from the text)."""
 
-    cell: str = _opt("lstm", "recurrent cell", choices=("rnn", "lstm", "gru"))
-    embedding_dim: int = _opt(64, "character embedding size")
-    hidden_size: int = _opt(256, "recurrent hidden units")
-    num_layers: int = _opt(2, "stacked recurrent layers")
-    dropout: float = _opt(0.0, "dropout between stacked layers, in training only")
-    dtype: str = _opt("float32", "floating-point precision", choices=("float32", "float64"))
+    cell: str = option("lstm", "recurrent cell", choices=("rnn", "lstm", "gru"))
+    embedding_dim: int = option(64, "character embedding size")
+    hidden_size: int = option(256, "recurrent hidden units")
+    num_layers: int = option(2, "stacked recurrent layers")
+    dropout: float = option(0.0, "dropout between stacked layers, in training only")
+    dtype: str = option("float32", "floating-point precision", choices=("float32", "float64"))
 
 
 @functools.lru_cache(maxsize=4)
