@@ -126,6 +126,21 @@ def test_train_forecast_reports_baselines(forecast_run, capsys):
         assert r["mase"] == pytest.approx(res["test"]["model"]["mase"] * r["mae"] / res["test"]["model"]["mae"])
 
 
+def test_info_and_resume_of_a_forecast_run(forecast_run, tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(forecast_run, run)
+    assert main(["info", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "1 step(s)" not in out and "3 step(s) of y" in out and "val_acc" not in out
+    assert main(["resume", str(run), "--epochs", "1", "--quiet", "--no-plot"]) == 0
+    assert "3 step(s)" in capsys.readouterr().out
+    with open(run / "history.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 4 and rows[-1]["val_accuracy"] == ""
+
+
 def test_forecast_command_writes_csv_and_plot(forecast_run, tmp_path, capsys):
     out = run_json(["forecast", str(forecast_run), "--steps", "7", "--out", str(tmp_path / "f.csv")], capsys)
     assert out["steps"] == 7 and (tmp_path / "f.png").read_bytes()[:8] == PNG
@@ -163,6 +178,8 @@ def test_multivariate_forecast_and_missing_values(tmp_path, capsys):
     assert "feeding forecasts back" in error_of(["forecast", str(tmp_path / "r"), "--steps", "5"], capsys)
     assert "no column 'nope'" in error_of(["train", "forecast", str(path), "--column", "nope", "--out",
                                            str(tmp_path / "r2")], capsys)
+    assert "has no accuracy" in error_of(["train", "forecast", str(path), "--column", "y", "--missing", "interpolate",
+                                          "--monitor", "val_accuracy", "--out", str(tmp_path / "r4")], capsys)
     assert "choose the one(s) to forecast with --column" in error_of(
         ["train", "forecast", str(path), "--missing", "interpolate", "--out", str(tmp_path / "r3")], capsys)
 

@@ -817,8 +817,9 @@ def cmd_info(args) -> int:
     if "training" in info:
         t = info["training"]
         last = t["last"]
-        val = "" if last["val_loss"] is None else (
-            f", val_loss {last['val_loss']:.4f}, val_acc {last['val_accuracy']:.4f}")
+        val = "" if last["val_loss"] is None else f", val_loss {last['val_loss']:.4f}"
+        if last["val_accuracy"] is not None:  # a forecaster has none
+            val += f", val_acc {last['val_accuracy']:.4f}"
         print(f"  trained: {t['epochs']} epochs in {t['seconds']:.1f} s; best epoch {t['best_epoch']}; "
               f"last epoch train_loss {last['train_loss']:.4f}{val}, lr {last['lr']:.3g}")
     return 0

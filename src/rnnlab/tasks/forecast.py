@@ -136,6 +136,8 @@ class ForecastTask(Task):
         return values, meta, (a, b)
 
     def build_data(self, d, rng_data, rng_val, train_cfg):
+        if train_cfg.get("monitor") == "val_accuracy":
+            raise ConfigError("a forecaster has no accuracy: monitor val_loss or train_loss")
         values, meta, (a, b) = self.split(d)
         K = len(meta["targets"])
         X, Y, _ = windows(values, d.window, d.model_horizon, range(K), 0, a)
