@@ -280,3 +280,15 @@ def test_each_task_learns_on_a_slice_of_its_real_data(tmp_path, capsys):
         losses = _losses(out)
         assert losses[-1] < losses[0], (name, losses)
     capsys.readouterr()
+
+
+def test_text_epoch_log_shows_bits_per_char(tmp_path, capsys):
+    (tmp_path / "t.txt").write_text(TEXT, encoding="utf-8")
+    assert main(["train", "text", str(tmp_path / "t.txt"), "--hidden-size", "8", "--embedding-dim", "4",
+                 "--num-layers", "1", "--seq-len", "12", "--batch-size", "4", "--epochs", "1", "--no-plot",
+                 "--out", str(tmp_path / "r")]) == 0
+    err = capsys.readouterr().err
+    line = next(x for x in err.splitlines() if x.startswith("epoch 1/1"))
+    nats = float(line.split("val_loss ")[1].split()[0])
+    bits = float(line.split("(")[1].split(" bits/char")[0])
+    assert bits == pytest.approx(nats / np.log(2), abs=2e-3)

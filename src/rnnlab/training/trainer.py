@@ -221,11 +221,13 @@ class Trainer:
             "lr": self.optimizer.lr,
             "seq_per_s": n / train_time if train_time > 0 else None,
         }
+        bpc = None
         if self.validation is not None:
             self.model.eval()
             metrics = self.model.evaluate(*self.validation)
             self.model.train()
             row["val_loss"], row["val_accuracy"] = metrics["loss"], metrics["accuracy"]
+            bpc = metrics.get("bits_per_char")  # a language model's loss in bits, for the log line
         row["time_s"] = time.perf_counter() - t0
         self.history.append(row)
         self.epoch = epoch
@@ -239,7 +241,8 @@ class Trainer:
         if cfg.log_every and (epoch == 1 or epoch % cfg.log_every == 0 or epoch == target or self.stopped_early):
             tqdm.write(
                 f"epoch {epoch}/{target}  loss {row['train_loss']:.4f}  acc {_fmt(row['train_accuracy'])}"
-                f"  val_loss {_fmt(row.get('val_loss'))}  val_acc {_fmt(row.get('val_accuracy'))}"
+                f"  val_loss {_fmt(row.get('val_loss'))}" + (f" ({bpc:.3f} bits/char)" if bpc is not None else "")
+                + f"  val_acc {_fmt(row.get('val_accuracy'))}"
                 f"  lr {self.optimizer.lr:.3g}" + ("  (early stop)" if self.stopped_early else ""),
                 file=sys.stderr,
             )
