@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -13,6 +14,7 @@ from rnnlab.data.series import (
     forecast_metrics,
     mase_scale,
     persistence_forecast,
+    read_csv_series,
     seasonal_naive_forecast,
     split_points,
     windows,
@@ -20,6 +22,11 @@ from rnnlab.data.series import (
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.models.sequence import LOSSES, Forecaster
 from rnnlab.tasks.base import Task, option
+
+
+@functools.lru_cache(maxsize=8)
+def _read_series(path: str, mtime: float, columns, dates, missing):
+    return read_csv_series(path, None if columns is None else list(columns), date_columns=dates, missing=missing)
 
 
 def _names(text: str) -> list[str]:
@@ -85,17 +92,19 @@ class ForecastData:
         return datasets.DATASETS[self.file].defaults.get("season", 1) if self.file in datasets.DATASETS else 1
 
     def read(self):
-        """``(values (T, C), meta)`` with the target columns first, then the features."""
+        """``(values (T, C), meta)`` with the target columns first, then the features (copies of a
+        cached read: a command reads the file once, however many times it asks)."""
         targets, features = self.targets(), _names(self.features)
-        dates = _names(self.date_column) or None
+        dates = tuple(_names(self.date_column)) or None
         if targets:
             overlap = sorted(set(targets) & set(features))
             if overlap:
                 raise ConfigError(f"{', '.join(overlap)} is both forecast and a feature; list it once")
-            values, meta = datasets.load_series(self.file, targets + features, date_columns=dates,
-                                                missing=self.missing)
-        else:
-            values, meta = datasets.load_series(self.file, None, date_columns=dates, missing=self.missing)
+        path = datasets.resolve(self.file, "series")
+        mtime = path.stat().st_mtime if path.exists() else -1.0
+        values, meta = _read_series(str(path), mtime, tuple(targets + features) or None, dates, self.missing)
+        values, meta = values.copy(), {**meta, "dates": meta["dates"] and list(meta["dates"])}
+        if not targets:
             if len(meta["columns"]) != 1:
                 raise ConfigError(f"{self.file} has several value columns ({', '.join(meta['columns'])}): choose the "
                                   "one(s) to forecast with --column")
