@@ -58,7 +58,8 @@ class TorchCharLM:
         self.torch = torch
         nn = torch.nn
         V, E, H, L = len(model.vocab), TEXT["embedding_dim"], TEXT["hidden_size"], TEXT["num_layers"]
-        self.net = nn.ModuleDict({"embedding": nn.Embedding(V, E), "rnn": nn.LSTM(E, H, L, batch_first=True),
+        cls = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[model.rnn.cell]
+        self.net = nn.ModuleDict({"embedding": nn.Embedding(V, E), "rnn": cls(E, H, L, batch_first=True),
                                   "fc": nn.Linear(H, V)})
         self.net.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in model.state_dict().items()})
         self.opt = torch.optim.Adam(self.net.parameters(), lr=LR)
@@ -73,7 +74,7 @@ class TorchCharLM:
         torch = self.torch
         self.opt.zero_grad()
         scores, state = self.scores(x, self.state)
-        self.state = tuple(s.detach() for s in state)
+        self.state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
         loss = torch.nn.functional.cross_entropy(scores.reshape(-1, self.V), y.reshape(-1))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.net.parameters(), CLIP)
@@ -96,7 +97,7 @@ class TorchCharLM:
 def bench_text(args, torch) -> dict:
     text = datasets.load_text("pride-and-prejudice")
     train_text, val_text = split_text(text, 0.1)
-    model = CharLM.from_text(text, **TEXT, rng=args.seed)
+    model = CharLM.from_text(text, **{**TEXT, "cell": args.cell}, rng=args.seed)
     (x, y), (xv, yv) = model.text_arrays(train_text, val_text, seq_len=SEQ_LEN, batch_size=BATCH,
                                          val_streams=VAL_STREAMS)
     tmodel = TorchCharLM(torch, model)  # the same initial weights
@@ -221,6 +222,8 @@ def main():
     parser.add_argument("--minutes", type=float, default=10.0, help="text: training minutes for each side")
     parser.add_argument("--slice", type=float, default=20.0, help="text: seconds of one interleaved turn")
     parser.add_argument("--eval-every", type=float, default=1.0, help="text: validation every this many minutes")
+    parser.add_argument("--cell", choices=("lstm", "gru", "rnn"), default="lstm",
+                        help="text: the recurrent cell (the bar is set for lstm)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args()
