@@ -4,7 +4,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from rnnlab.functional import log_softmax, relu, sigmoid, sigmoid_grad_from_output, softmax, tanh_grad_from_output
+from rnnlab.functional import log_softmax, relu, sigmoid, softmax, tanh_grad_from_output
+from rnnlab.functional.activations import half_tanh_to_sigmoid_
 
 finite64 = st.floats(-1e300, 1e300, allow_nan=False, allow_infinity=False, width=64)
 
@@ -48,7 +49,15 @@ def test_derivatives_from_outputs_match_finite_differences(rng):
     num_tanh = (np.tanh(x + eps) - np.tanh(x - eps)) / (2 * eps)
     num_sig = (sigmoid(x + eps) - sigmoid(x - eps)) / (2 * eps)
     np.testing.assert_allclose(tanh_grad_from_output(np.tanh(x)), num_tanh, rtol=1e-7)
-    np.testing.assert_allclose(sigmoid_grad_from_output(sigmoid(x)), num_sig, rtol=1e-7)
+    s = sigmoid(x)
+    np.testing.assert_allclose(s * (1 - s), num_sig, rtol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_kernels_half_tanh_sigmoid_is_the_sigmoid(rng, dtype):
+    x = (rng.standard_normal(200) * 10).astype(dtype)
+    tol = 1e-6 if dtype == np.float32 else 1e-15
+    np.testing.assert_allclose(half_tanh_to_sigmoid_(np.tanh(x / 2)), sigmoid(x), rtol=0, atol=tol)
 
 
 def test_relu(rng):

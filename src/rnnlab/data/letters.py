@@ -16,8 +16,6 @@ ln(26) / 5 = 0.652 nats (docs/from-the-notebook.md explains).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from rnnlab._checks import check_int
@@ -27,7 +25,6 @@ from rnnlab.nn.init import as_generator
 
 LETTERS = Vocab("abcdefghijklmnopqrstuvwxyz")
 VARIANTS = ("sum", "fibonacci")
-CE_FLOOR_STEP0 = math.log(26)  # nats: the first target letter is uniform
 
 
 def letter_sequences(n_samples: int, length: int = 6, *, variant: str = "sum", rng=None) -> np.ndarray:

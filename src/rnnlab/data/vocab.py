@@ -63,7 +63,7 @@ class Vocab:
         return token in self._index
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, Vocab) and other._tokens == self._tokens
+        return isinstance(other, Vocab) and list(other) == self._tokens
 
     def __hash__(self) -> int:
         return hash(tuple(self._tokens))

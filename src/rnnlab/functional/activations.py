@@ -1,11 +1,12 @@
-"""Numerically stable activations.
+"""Numerically stable activations: the one place where rnnlab's sigmoid is written.
 
 None of these overflow, whatever the input: ``sigmoid`` evaluates ``exp`` only of
-non-positive numbers, and ``softmax`` / ``log_softmax`` subtract the row maximum first.
+non-positive numbers, ``half_tanh_to_sigmoid_`` builds on ``tanh``, and ``softmax`` /
+``log_softmax`` subtract the row maximum first.
 (The notebook built ``tanh`` and ``softmax`` from raw ``exp``, which overflows to NaN
 for inputs beyond about 710 in float64 and 89 in float32.)
 
-The ``*_grad_from_output`` helpers give the derivative from the activation's *output*,
+``tanh_grad_from_output`` gives the derivative from the activation's *output*,
 which is what a backward pass has stored: ``d tanh(a)/da = 1 - tanh(a)**2 = 1 - y**2``.
 Applying ``tanh`` to the stored output a second time is the notebook's first bug.
 """
@@ -26,9 +27,17 @@ def sigmoid(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
-def sigmoid_grad_from_output(y: np.ndarray) -> np.ndarray:
-    """Derivative of the sigmoid given its output ``y``: ``y * (1 - y)``."""
-    return y * (1.0 - y)
+def half_tanh_to_sigmoid_(t: np.ndarray) -> np.ndarray:
+    """In place, ``t = tanh(a / 2)`` becomes ``sigmoid(a) = 1/2 + tanh(a / 2) / 2``.
+
+    The same function as :func:`sigmoid`, in the form the gated kernels use: they halve their
+    sigmoid gates' weight rows (the layer does it, and scales those rows' gradients by 1/2 in
+    return), so that one ``tanh`` over a contiguous block serves sigmoid and tanh gates alike;
+    this never overflows. In that scaled space the sigmoid's derivative is ``2 s (1 - s)``.
+    """
+    t *= 0.5
+    t += 0.5
+    return t
 
 
 def tanh(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -36,9 +45,10 @@ def tanh(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return np.tanh(x, out=out)
 
 
-def tanh_grad_from_output(y: np.ndarray) -> np.ndarray:
-    """Derivative of tanh given its output ``y``: ``1 - y**2``."""
-    return 1.0 - y * y
+def tanh_grad_from_output(y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Derivative of tanh given its output ``y``: ``1 - y**2`` (into ``out`` when given)."""
+    out = np.multiply(y, y, out=out)
+    return np.subtract(1.0, out, out=out)
 
 
 def relu(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:

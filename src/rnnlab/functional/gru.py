@@ -20,7 +20,8 @@ import functools
 
 import numpy as np
 
-from rnnlab.functional.recurrent import _sizes, _start_rows, half_tanh_to_sigmoid_
+from rnnlab.functional.activations import half_tanh_to_sigmoid_
+from rnnlab.functional.recurrent import start_rows, step_sizes
 
 
 @functools.lru_cache(maxsize=64)
@@ -46,7 +47,7 @@ def gru_recurrence_(gates, hbuf, rec_n, weight_hh, bias_hn=None, batch_sizes=Non
     whh_t = np.ascontiguousarray(weight_hh.T)  # BLAS is ~2x faster on it than on a transposed view
     rec = np.empty((N, G), gates.dtype)
     tmp = np.empty((N, H), gates.dtype)
-    for t, n in enumerate(_sizes(batch_sizes, T, N)):
+    for t, n in enumerate(step_sizes(batch_sizes, T, N)):
         a = gates[t, :n]
         r_all = rec[:n]
         np.matmul(hbuf[t, :n], whh_t, out=r_all)
@@ -81,7 +82,7 @@ def gru_recurrence_backward(dhs, dh_n, gates, hbuf, rec_n, weight_hh, batch_size
     """
     T, N, G = gates.shape
     H = G // 3
-    sizes = _sizes(batch_sizes, T, N)
+    sizes = step_sizes(batch_sizes, T, N)
     dtype = gates.dtype
     r, z, nn = gates[..., :H], gates[..., H : 2 * H], gates[..., 2 * H :]
     # every factor that does not depend on the recurrence, for all steps at once; for the
@@ -96,7 +97,7 @@ def gru_recurrence_backward(dhs, dh_n, gates, hbuf, rec_n, weight_hh, batch_size
     tmp = np.empty((N, H), dtype)
     for t in range(T - 1, -1, -1):
         n = sizes[t]
-        _start_rows(dh, dh_n, sizes[t + 1] if t + 1 < T else 0, n)
+        start_rows(dh, dh_n, sizes[t + 1] if t + 1 < T else 0, n)
         dhn = dh[:n]
         if dhs is not None:
             dhn += dhs[t, :n]

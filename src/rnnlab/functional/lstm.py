@@ -3,7 +3,7 @@
 Gates are kept in the internal order **(o, i, f, g)**, not PyTorch's (i, f, g, o): the three
 gates that the cell-state gradient multiplies (i, f, g) are then one contiguous block in the
 backward pass. The sigmoid gates' rows come **halved** (see
-:func:`~rnnlab.functional.recurrent.half_tanh_to_sigmoid_`), so that one ``tanh`` over the
+:func:`~rnnlab.functional.activations.half_tanh_to_sigmoid_`), so that one ``tanh`` over the
 whole contiguous gate block activates all four gates. The layer permutes and scales
 PyTorch's rows into this form (:func:`internal_rows`) and maps the gradients back.
 
@@ -17,7 +17,8 @@ import functools
 
 import numpy as np
 
-from rnnlab.functional.recurrent import _sizes, _start_rows, half_tanh_to_sigmoid_
+from rnnlab.functional.activations import half_tanh_to_sigmoid_
+from rnnlab.functional.recurrent import start_rows, step_sizes
 
 # PyTorch's gate blocks are (i, f, g, o); the internal order is (o, i, f, g)
 TO_INTERNAL = (3, 0, 1, 2)
@@ -52,7 +53,7 @@ def lstm_recurrence_(gates, hbuf, cbuf, weight_hh, batch_sizes=None):
     rec = np.empty((N, G), gates.dtype)
     tmp = np.empty((N, H), gates.dtype)
     tanh_c = np.empty((T, N, H), gates.dtype) if batch_sizes is None else np.zeros((T, N, H), gates.dtype)
-    for t, n in enumerate(_sizes(batch_sizes, T, N)):
+    for t, n in enumerate(step_sizes(batch_sizes, T, N)):
         a = gates[t, :n]
         np.matmul(hbuf[t, :n], whh_t, out=rec[:n])
         a += rec[:n]
@@ -81,7 +82,7 @@ def lstm_recurrence_backward(dhs, dh_n, dc_n, gates, hbuf, cbuf, tanh_c, weight_
     """
     T, N, G = gates.shape
     H = G // 4
-    sizes = _sizes(batch_sizes, T, N)
+    sizes = step_sizes(batch_sizes, T, N)
     dtype = gates.dtype
     g4 = gates.reshape(T, N, 4, H)
     o, i, f, g = g4[:, :, 0], g4[:, :, 1], g4[:, :, 2], g4[:, :, 3]
@@ -100,8 +101,8 @@ def lstm_recurrence_backward(dhs, dh_n, dc_n, gates, hbuf, cbuf, tanh_c, weight_
     for t in range(T - 1, -1, -1):
         n = sizes[t]
         n_next = sizes[t + 1] if t + 1 < T else 0
-        _start_rows(dh, dh_n, n_next, n)
-        _start_rows(dc, dc_n, n_next, n)
+        start_rows(dh, dh_n, n_next, n)
+        start_rows(dc, dc_n, n_next, n)
         dhn, dcn = dh[:n], dc[:n]
         if dhs is not None:
             dhn += dhs[t, :n]

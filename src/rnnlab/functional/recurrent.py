@@ -5,7 +5,7 @@ Dimension letters: sequence length T, minibatch N, input size D, hidden size H, 
 per-step slice is a contiguous block, and the previous hidden state of all steps is one
 contiguous array. The layers in :mod:`rnnlab.nn` present a batch-first API on top.
 
-A recurrent layer is split in two, because the input projection does not depend on the
+A recurrent layer works in three parts, because the input projection does not depend on the
 recurrence:
 
 1. the input projection of all steps at once, ``x W_ih^T + b`` (one (T*N, D) @ (D, G*H)
@@ -33,21 +33,9 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab.errors import ShapeError
+from rnnlab.functional.activations import tanh_grad_from_output
 
 NONLINEARITIES = ("tanh", "relu")
-
-
-def half_tanh_to_sigmoid_(t: np.ndarray) -> np.ndarray:
-    """In place, ``t = tanh(a / 2)`` becomes ``sigmoid(a) = 1/2 + tanh(a / 2) / 2``.
-
-    The gated kernels halve their sigmoid gates' weight rows (the layer does it, and scales
-    those rows' gradients by 1/2 in return), so that one ``tanh`` over a contiguous block
-    serves sigmoid and tanh gates alike; this never overflows. In that scaled space the
-    sigmoid's derivative is ``2 s (1 - s)``.
-    """
-    t *= 0.5
-    t += 0.5
-    return t
 
 
 class Packing:
@@ -107,7 +95,8 @@ def reverse_time(a: np.ndarray, packing: Packing | None) -> np.ndarray:
     return a[::-1] if packing is None else packing.reverse(a)
 
 
-def _sizes(batch_sizes, T: int, N: int) -> list[int]:
+def step_sizes(batch_sizes, T: int, N: int) -> list[int]:
+    """The number of sequences running at each step: ``batch_sizes``, or N at every step when None."""
     return [N] * T if batch_sizes is None else batch_sizes
 
 
@@ -124,7 +113,7 @@ def rnn_recurrence_(hbuf: np.ndarray, weight_hh: np.ndarray, nonlinearity: str =
     whh_t = np.ascontiguousarray(weight_hh.T)  # BLAS is ~2x faster on it than on a transposed view
     rec = np.empty(hbuf.shape[1:], hbuf.dtype)
     relu = nonlinearity == "relu"
-    for t, n in enumerate(_sizes(batch_sizes, T, N)):
+    for t, n in enumerate(step_sizes(batch_sizes, T, N)):
         r = rec[:n]
         np.matmul(hbuf[t, :n], whh_t, out=r)
         h = hbuf[t + 1, :n]
@@ -136,7 +125,7 @@ def rnn_recurrence_(hbuf: np.ndarray, weight_hh: np.ndarray, nonlinearity: str =
     return hbuf[1:]
 
 
-def _start_rows(dh, dstate, n_next: int, n: int) -> None:
+def start_rows(dh, dstate, n_next: int, n: int) -> None:
     """Rows [n_next:n] end at this step: their state gradient starts from dstate (or zero)."""
     if n > n_next:
         if dstate is None:
@@ -155,19 +144,18 @@ def rnn_recurrence_backward(dhs, dh_n, hbuf, weight_hh, nonlinearity="tanh", bat
     (also the gradient of the input projections), dh0 (N, H), dweight_hh (H, H).
     """
     T, N, H = hbuf.shape[0] - 1, hbuf.shape[1], hbuf.shape[2]
-    sizes = _sizes(batch_sizes, T, N)
+    sizes = step_sizes(batch_sizes, T, N)
     hs = hbuf[1:]
     # the activation's derivative at every step, from the stored outputs, all at once
     if nonlinearity == "relu":
         deriv = hs > 0
     else:
-        deriv = np.multiply(hs, hs)
-        np.subtract(1.0, deriv, out=deriv)  # 1 - h_t**2 (not 1 - tanh(h_t)**2: the notebook's bug)
+        deriv = tanh_grad_from_output(hs)  # 1 - h_t**2 (not 1 - tanh(h_t)**2: the notebook's bug)
     da = np.empty((T, N, H), hbuf.dtype) if batch_sizes is None else np.zeros((T, N, H), hbuf.dtype)
     dh = np.empty((N, H), hbuf.dtype)
     for t in range(T - 1, -1, -1):
         n = sizes[t]
-        _start_rows(dh, dh_n, sizes[t + 1] if t + 1 < T else 0, n)
+        start_rows(dh, dh_n, sizes[t + 1] if t + 1 < T else 0, n)
         dhn = dh[:n]
         if dhs is not None:
             dhn += dhs[t, :n]

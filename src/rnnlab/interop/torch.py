@@ -18,7 +18,7 @@ import numpy as np
 
 from rnnlab.errors import ConfigError
 from rnnlab.nn.layers import Embedding, Linear
-from rnnlab.nn.recurrent import GRU, LSTM, RNN, _Recurrent
+from rnnlab.nn.recurrent import GRU, LSTM, RNN, Recurrent
 
 
 def _torch():
@@ -36,7 +36,7 @@ def to_torch(layer):
     """
     torch = _torch()
     dtype = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}[layer.dtype]
-    if isinstance(layer, _Recurrent):
+    if isinstance(layer, Recurrent):
         cls = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[layer.cell]
         extra = {"nonlinearity": layer.nonlinearity} if layer.cell == "rnn" else {}
         module = cls(layer.input_size, layer.hidden_size, layer.num_layers, bias=layer.bias,

@@ -86,7 +86,8 @@ class CharLM(NextTokenModel):
         """The state carried between training chunks, for checkpoints (empty when none)."""
         if self._carry is None:
             return {}
-        return {f"s{i}": s for i, s in enumerate(self._carry)}
+        parts = self._carry if isinstance(self._carry, tuple) else (self._carry,)
+        return {f"s{i}": s for i, s in enumerate(parts)}
 
     def set_carried_state(self, arrays: dict[str, np.ndarray]) -> None:
         """Restore :meth:`carried_state` output."""
@@ -94,17 +95,22 @@ class CharLM(NextTokenModel):
             self._carry = None
             return
         parts = tuple(np.asarray(arrays[f"s{i}"], dtype=self.dtype) for i in range(self.rnn.n_states))
-        self._carry = self.rnn._check_state(self.rnn._pack_state(parts), parts[0].shape[1])
+        self.rnn.state_parts(self.rnn.state_from_parts(parts), parts[0].shape[1])  # the shapes are checked
+        self._carry = self.rnn.state_from_parts(parts)
 
     def train_batch(self, ids, targets, mask=None) -> tuple[float, float, float]:
         """One truncated-BPTT step on the next chunk of every stream (rows = streams), continuing
         from the state the previous chunk ended in (when the batch has the same number of rows)."""
-        states = self._carry if self._carry is not None and self._carry[0].shape[1] == ids.shape[0] else None
+        states = self._carry if self._carry is not None and self._carry_rows() == ids.shape[0] else None
         loss, correct = self._loss(ids, targets, mask, states)
         self._carry = self._finals  # fresh arrays: the gradient stops here
         count = ids.size if mask is None else float(mask.sum())
         self.backward()
         return loss, correct, count
+
+    def _carry_rows(self) -> int:
+        """The number of streams the carried state is for."""
+        return (self._carry[0] if isinstance(self._carry, tuple) else self._carry).shape[1]
 
     # -- data -------------------------------------------------------------------------------------
     def encode_text(self, text: str, unknown: str = "error") -> np.ndarray:
@@ -217,7 +223,6 @@ class CharLM(NextTokenModel):
         try:
             scores_cm, state = self._scores_cm(ids[None, :])
             scores = scores_cm[:, -1].astype(np.float64)  # after the last prime character
-            state = self.rnn._pack_state(state)
             E, W, b = self.embedding.params["weight"], self.fc.params["weight"], self.fc.params["bias"]
             tokens = self.vocab.tokens
         finally:

@@ -17,6 +17,7 @@ from rnnlab.functional.activations import softmax
 from rnnlab.functional.losses import softmax_cross_entropy_cm
 from rnnlab.models.base import Model
 from rnnlab.nn.init import as_generator
+from rnnlab.nn.inputs import TokenInput
 from rnnlab.nn.layers import Embedding, Linear
 from rnnlab.nn.module import resolve_dtype
 from rnnlab.nn.recurrent import CELL_TYPES
@@ -150,17 +151,17 @@ class NextTokenModel(Model):
     # Internally: time-major states (T, N, H) and class-major scores (V, T*N), the layouts
     # in which NumPy is fastest (docs/architecture.md); the public methods are batch-first.
     def _scores_cm(self, ids: np.ndarray, states=None):
-        """ids (N, T) -> scores (V, T*N) (column t*N + n is position (n, t)) and the final states.
+        """ids (N, T), checked -> scores (V, T*N) (column t*N + n is position (n, t)) and the final states.
 
-        states: tuple of (L, N, H) arrays (h, and c for an LSTM) or None.
+        states: the recurrent layer's state (h, or (h, c) for an LSTM; each (L, N, H)) or None.
         """
         T, N = ids.shape[1], ids.shape[0]
-        hs, finals = self.rnn._forward_tm(("tokens", self.embedding, ids.T), states, None)  # (T, N, H)
-        return self.fc._forward_cm(hs.reshape(T * N, -1)), finals  # (V, T*N)
+        hs, finals = self.rnn.forward_time_major(TokenInput(self.embedding, ids.T, checked=True), states)  # (T, N, H)
+        return self.fc.forward_class_major(hs.reshape(T * N, -1)), finals  # (V, T*N)
 
     def _backward_cm(self, dscores_cm: np.ndarray, T: int, N: int) -> None:
-        dhs = self.fc._backward_cm(dscores_cm)  # (T*N, H)
-        self.rnn._backward_tm(dhs.reshape(T, N, -1), None)  # also fills embedding.grads
+        dhs = self.fc.backward_class_major(dscores_cm)  # (T*N, H)
+        self.rnn.backward_time_major(dhs.reshape(T, N, -1))  # also fills embedding.grads
 
     def forward(self, ids, state=None):
         """Scores for the next token after every step.
@@ -172,8 +173,9 @@ class NextTokenModel(Model):
         """
         ids = self._check_ids(ids)
         N, T = ids.shape
-        scores_cm, finals = self._scores_cm(ids, self.rnn._check_state(state, N))
-        return scores_cm.reshape(-1, T, N).transpose(2, 1, 0).copy(), self.rnn._pack_state(finals)
+        self.rnn.state_parts(state, N)  # a wrong state is an error before any work
+        scores_cm, final = self._scores_cm(ids, state)
+        return scores_cm.reshape(-1, T, N).transpose(2, 1, 0).copy(), final
 
     def loss(self, ids, targets, mask=None) -> float:
         """Mean cross-entropy (nats) over unmasked steps; keeps what :meth:`backward` needs.
@@ -220,14 +222,15 @@ class NextTokenModel(Model):
         Runs in evaluation mode (no dropout) whatever the model's mode.
         """
         ids = self._check_ids(ids)
-        states = self.rnn._check_state(state, ids.shape[0])
+        states = self.rnn.state_parts(state, ids.shape[0])
         was_training = self.training
         self.eval()
         out = []
         for start in range(0, ids.shape[0], batch_size):
             sl = slice(start, start + batch_size)
             chunk = ids[sl]
-            scores_cm, _ = self._scores_cm(chunk, None if states is None else tuple(s[:, sl] for s in states))
+            chunk_state = None if states is None else self.rnn.state_from_parts(tuple(s[:, sl] for s in states))
+            scores_cm, _ = self._scores_cm(chunk, chunk_state)
             probs = softmax(scores_cm, axis=0)  # (V, T*n)
             out.append(probs.reshape(-1, chunk.shape[1], chunk.shape[0]).transpose(2, 1, 0))
         self.train(was_training)

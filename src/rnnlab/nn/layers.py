@@ -14,6 +14,8 @@ Every layer follows one contract (docs/architecture.md):
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from rnnlab._checks import check_int
@@ -25,6 +27,15 @@ from rnnlab.nn.module import Module, resolve_dtype
 
 def _no_cache(layer: Module):
     raise RnnlabError(f"{type(layer).__name__}.backward() was called before forward(): run forward first")
+
+
+class EmbeddingProjection(NamedTuple):
+    """What :meth:`Embedding.project_backward` needs: the ids (T, N), the gathered vectors
+    (T, N, E) or None (the table path), and the projection's weight (G, E)."""
+
+    ids: np.ndarray
+    x: np.ndarray | None
+    weight: np.ndarray
 
 
 class Embedding(Module):
@@ -57,8 +68,8 @@ class Embedding(Module):
     def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}"
 
-    def forward(self, ids) -> np.ndarray:
-        """Look up the vectors of ``ids`` (any shape, integers in 0..V-1) -> (*ids.shape, E)."""
+    def check_ids(self, ids) -> np.ndarray:
+        """``ids`` as an integer array, every id in 0..V-1 (a DataError naming the range otherwise)."""
         ids = np.asarray(ids)
         if ids.dtype.kind not in "iu":
             raise DataError(f"Embedding expects integer token ids, got dtype {ids.dtype}")
@@ -67,11 +78,51 @@ class Embedding(Module):
                 f"token ids should be in 0..{self.num_embeddings - 1} for an Embedding of "
                 f"{self.num_embeddings} entries, got values from {ids.min()} to {ids.max()}"
             )
-        return self._forward(ids)
+        return ids
 
-    def _forward(self, ids: np.ndarray) -> np.ndarray:
-        self._ids = ids
-        return np.take(self.params["weight"], ids, axis=0)
+    def forward(self, ids) -> np.ndarray:
+        """Look up the vectors of ``ids`` (any shape, integers in 0..V-1) -> (*ids.shape, E)."""
+        self._ids = self.check_ids(ids)
+        return np.take(self.params["weight"], self._ids, axis=0)
+
+    def project(self, ids: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, out: np.ndarray):
+        """Write the projection ``E[ids] W^T + b`` into ``out`` (T, N, G), without forming E[ids].
+
+        ids: (T, N) checked ids (see :meth:`check_ids`); weight: (G, E), bias: (G,) or None, the
+        next layer's input weights. When V <= T*N this is a gather from the (V, G) table
+        ``E W^T + b``, which is the same linear map and costs one small product. Returns the
+        cache for :meth:`project_backward`. This is how a recurrent layer reads token ids
+        (:class:`~rnnlab.nn.TokenInput`).
+        """
+        E = self.params["weight"]
+        T, N = ids.shape
+        if E.shape[0] <= T * N:
+            table = E @ weight.T  # (V, G)
+            if bias is not None:
+                table += bias
+            np.take(table, ids, axis=0, out=out, mode="clip")  # ids are checked: clip never applies
+            return EmbeddingProjection(ids, None, weight)
+        x = np.take(E, ids, axis=0, mode="clip")  # (T, N, E)
+        out2 = out.reshape(T * N, -1)
+        np.matmul(x.reshape(T * N, -1), weight.T, out=out2)
+        if bias is not None:
+            out2 += bias
+        return EmbeddingProjection(ids, x, weight)
+
+    def project_backward(self, cache: EmbeddingProjection, dproj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Backward of :meth:`project`: adds d loss / d E into ``grads["weight"]``; dproj (T, N, G).
+
+        Returns ``(dweight (G, E), dbias (G,))``, the gradients of the projection's weight and bias.
+        """
+        T, N, G = dproj.shape
+        dp2 = dproj.reshape(T * N, G)
+        ids = cache.ids.reshape(-1)
+        if cache.x is None:  # the table path: dtable (V, G) gives all three gradients
+            dtable = scatter_add_rows(ids, dp2, self.num_embeddings)
+            self.grads["weight"] += dtable @ cache.weight
+            return dtable.T @ self.params["weight"], dtable.sum(axis=0)
+        self.grads["weight"] += scatter_add_rows(ids, dp2 @ cache.weight, self.num_embeddings)
+        return dp2.T @ cache.x.reshape(T * N, -1), dp2.sum(axis=0)
 
     def backward(self, dout) -> None:
         """Accumulate d loss / d weight from ``dout`` of shape (*ids.shape, E)."""
@@ -116,9 +167,6 @@ class Linear(Module):
         x = np.asarray(x, dtype=self.params["weight"].dtype)
         if x.ndim < 1 or x.shape[-1] != self.in_features:
             raise ShapeError(f"Linear expects inputs of shape (..., {self.in_features}), got {x.shape}")
-        return self._forward(x)
-
-    def _forward(self, x: np.ndarray) -> np.ndarray:
         self._x = x
         y = x.reshape(-1, self.in_features) @ self.params["weight"].T
         if "bias" in self.params:
@@ -141,16 +189,20 @@ class Linear(Module):
             self.grads["bias"] += d2.sum(axis=0)
         return (d2 @ self.params["weight"]).reshape(x.shape)
 
-    def _forward_cm(self, x2: np.ndarray) -> np.ndarray:
-        """Class-major fast path for a loss: x2 (M, in_features) -> (out_features, M)."""
+    def forward_class_major(self, x2: np.ndarray) -> np.ndarray:
+        """Scores laid out class-major for a loss: x2 (M, in_features) -> (out_features, M).
+
+        A loss's reductions over classes then run along the long contiguous axis
+        (docs/architecture.md); :meth:`backward_class_major` is its backward pass.
+        """
         self._x = x2
         y = self.params["weight"] @ x2.T
         if "bias" in self.params:
             y += self.params["bias"][:, None]
         return y
 
-    def _backward_cm(self, dout_cm: np.ndarray) -> np.ndarray:
-        """Backward of :meth:`_forward_cm`: dout_cm (out_features, M) -> dx2 (M, in_features)."""
+    def backward_class_major(self, dout_cm: np.ndarray) -> np.ndarray:
+        """Backward of :meth:`forward_class_major`: dout_cm (out_features, M) -> dx2 (M, in_features)."""
         self.grads["weight"] += dout_cm @ self._x
         if "bias" in self.params:
             self.grads["bias"] += dout_cm.sum(axis=1)

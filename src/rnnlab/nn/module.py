@@ -93,7 +93,7 @@ class Module:
             if isinstance(g, np.random.Generator) and id(g) not in seen:
                 seen.add(id(g))
                 found[path or "."] = g
-            for name, child in module._modules.items():
+            for name, child in module.children():
                 walk(child, f"{path}.{name}" if path else name)
 
         walk(self, prefix)
@@ -156,9 +156,9 @@ class Module:
                 module.params[name] = flat_p[offset : offset + n].reshape(p.shape)
                 module.grads[name] = flat_g[offset : offset + n].reshape(p.shape)
                 offset += n
-            for child in module._modules.values():
+            for _, child in module.children():
                 offset = assign(child, offset)
-            module._flat = (flat_p[start:offset], flat_g[start:offset])
+            module._flat = (flat_p[start:offset], flat_g[start:offset])  # a Module sets its own subtree's views
             return offset
 
         assign(self, 0)
@@ -201,7 +201,7 @@ class Module:
 
     # -- mode ----------------------------------------------------------------------------
     def train(self, mode: bool = True) -> Module:
-        """Set training mode (affects dropout, later) on this module and its children."""
+        """Set training mode (dropout is on in training only) on this module and its children."""
         self.training = mode
         for _, child in self._modules.items():
             child.train(mode)

@@ -1,0 +1,351 @@
+"""The machinery RNN, LSTM and GRU share: stacking, both directions, lengths, dropout, states.
+
+:class:`Recurrent` drives a cell's kernel (rnnlab.functional) over layers and directions and
+leaves three hooks to each cell (rnnlab.nn.recurrent): ``new_buffers``, ``run`` and
+``run_backward``, plus ``cell_step`` for streaming. Its public interface is batch-first
+(``forward`` / ``backward``) or time-major (``forward_time_major`` / ``backward_time_major``,
+which a model uses to skip two transposes and to feed token ids, :class:`~rnnlab.nn.TokenInput`).
+Shapes and parameter names: see rnnlab.nn.recurrent.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+
+from rnnlab._checks import check_int, check_probability
+from rnnlab.errors import ConfigError, RnnlabError, ShapeError
+from rnnlab.functional.recurrent import Packing, reverse_time
+from rnnlab.nn import init
+from rnnlab.nn.inputs import SequenceInput, TokenInput
+from rnnlab.nn.module import Module, resolve_dtype
+from rnnlab.nn.recurrent_params import KernelWeights, parameter_names, parameter_shapes
+
+
+class DirectionCache(NamedTuple):
+    """What one layer-direction's backward pass needs from its forward pass."""
+
+    weights: KernelWeights
+    source: SequenceInput | TokenInput  # its input, in its own time order
+    projection: object  # the source's projection cache
+    cell: tuple  # the cell's kernel buffers (see each cell's ``run``)
+
+
+class ForwardCache(NamedTuple):
+    """What :meth:`Recurrent.backward_time_major` needs from the last forward pass."""
+
+    directions: list[DirectionCache]  # layer-major, then direction
+    dropout_masks: list[np.ndarray | None]  # one per layer (None: no dropout after it)
+    packing: Packing | None
+    steps: int
+    batch: int
+
+
+class Recurrent(Module):
+    """Base class of RNN, LSTM and GRU (see rnnlab.nn.recurrent for the arguments and shapes)."""
+
+    cell = ""  # "rnn", "lstm", "gru"
+    gates = 1
+    n_states = 1  # 2 for LSTM: (h, c)
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, *, bias: bool = True,
+                 batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False, dtype=np.float32,
+                 rng=None):
+        super().__init__()
+        self.input_size = check_int("input_size", input_size)
+        self.hidden_size = check_int("hidden_size", hidden_size)
+        self.num_layers = check_int("num_layers", num_layers)
+        self.dropout = check_probability("dropout", dropout)
+        if dropout > 0 and self.num_layers == 1:
+            warnings.warn("dropout applies between stacked layers; with num_layers=1 it has no effect", UserWarning,
+                          stacklevel=2)
+        self.bias = bool(bias)
+        self.batch_first = bool(batch_first)
+        self.bidirectional = bool(bidirectional)
+        dt = resolve_dtype(dtype)
+        self.rng = init.as_generator(rng)  # initial weights, then dropout masks
+        shapes = parameter_shapes(self.cell, self.input_size, self.hidden_size, self.num_layers, self.bias,
+                                  self.bidirectional)
+        for name, shape in shapes.items():
+            self._add_param(name, np.empty(shape, dt))
+        init.recurrent_default_(self.params, self.hidden_size, self.rng)
+        self._cache: ForwardCache | None = None
+
+    # -- description -------------------------------------------------------------------------
+    @property
+    def num_directions(self) -> int:
+        """2 for a bidirectional layer, else 1."""
+        return 2 if self.bidirectional else 1
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        s += self.cell_options_repr()
+        if not self.bias:
+            s += ", bias=False"
+        if not self.batch_first:
+            s += ", batch_first=False"
+        if self.dropout:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional:
+            s += ", bidirectional=True"
+        return s
+
+    def cell_options_repr(self) -> str:
+        """The cell's own constructor options for ``repr`` (e.g. the RNN's nonlinearity)."""
+        return ""
+
+    def state_shape(self, N: int) -> tuple[int, int, int]:
+        """Shape of the hidden state (and of the LSTM cell state) for a batch of N: (L*Dn, N, H)."""
+        return (self.num_layers * self.num_directions, N, self.hidden_size)
+
+    # -- states ----------------------------------------------------------------------------------
+    def state_parts(self, state, N: int) -> tuple | None:
+        """A user's state -> a tuple of (L*Dn, N, H) arrays in the layer's dtype (h, and c for an
+        LSTM), or None for None. A ShapeError says what the state should be."""
+        if state is None:
+            return None
+        shape, name = self.state_shape(N), type(self).__name__
+        if self.n_states == 2:
+            if not isinstance(state, (tuple, list)) or len(state) != 2:
+                raise ShapeError(f"{name} state should be a pair (h0, c0) of arrays of shape {shape}")
+            parts = tuple(state)
+        else:
+            if isinstance(state, (tuple, list)):
+                raise ShapeError(f"{name} state should be one array of shape {shape}, not a tuple")
+            parts = (state,)
+        out = []
+        for part, s in zip(("h0", "c0"), parts, strict=False):
+            s = np.asarray(s)
+            if s.shape != shape:
+                raise ShapeError(f"{name} initial state {part} should have shape {shape}, got {s.shape}")
+            out.append(np.ascontiguousarray(s, dtype=self.dtype))
+        return tuple(out)
+
+    def state_from_parts(self, parts: tuple):
+        """The inverse of :meth:`state_parts`: ``h`` alone, or the pair ``(h, c)`` for an LSTM."""
+        return tuple(parts) if self.n_states == 2 else parts[0]
+
+    # -- forward ---------------------------------------------------------------------------------
+    def forward(self, x, state=None, lengths=None):
+        """Run the layer over whole (padded) sequences; see rnnlab.nn.recurrent for shapes."""
+        x = np.asarray(x)
+        layout = "(N, T, D)" if self.batch_first else "(T, N, D)"
+        if x.ndim != 3 or x.shape[2] != self.input_size:
+            raise ShapeError(f"{type(self).__name__} expects input of shape {layout} with D = input_size = "
+                             f"{self.input_size}, got {x.shape}")
+        if 0 in x.shape[:2]:
+            raise ShapeError(f"{type(self).__name__} needs at least one sequence of at least one step, got {x.shape}")
+        out, state = self.forward_time_major(SequenceInput(x.transpose(1, 0, 2) if self.batch_first else x), state,
+                                             lengths)
+        return (out.transpose(1, 0, 2).copy() if self.batch_first else out), state
+
+    def forward_time_major(self, inputs, state=None, lengths=None):
+        """The layer over time-major inputs, whatever ``batch_first`` says.
+
+        inputs: a :class:`~rnnlab.nn.SequenceInput` (T, N, D), a (T, N, D) array, or a
+        :class:`~rnnlab.nn.TokenInput` (token ids (T, N) read through an Embedding of size D);
+        state and lengths: as for :meth:`forward`. Returns ``(out, state)``: out (T, N, Dn*H)
+        and the final state. :meth:`backward_time_major` is its backward pass.
+        """
+        if not isinstance(inputs, (SequenceInput, TokenInput)):
+            inputs = SequenceInput(inputs)
+        if inputs.features != self.input_size:
+            raise ShapeError(f"{type(self).__name__} expects inputs of size input_size = {self.input_size}, got "
+                             f"{inputs.features}")
+        T, N = inputs.steps_and_batch
+        packing = Packing.from_lengths(lengths, N, T)
+        states = self.state_parts(state, N)
+        if packing is not None and states is not None:
+            states = tuple(s[:, packing.order] for s in states)
+        out, finals = self._run_layers(inputs.prepared(self.dtype, packing, type(self).__name__), states, packing)
+        if packing is not None:
+            out = out[:, packing.inverse]
+            finals = tuple(np.ascontiguousarray(f[:, packing.inverse]) for f in finals)
+        return out, self.state_from_parts(finals)
+
+    def _run_layers(self, inputs, states, packing):
+        """The sorted core: every layer and direction in turn. Returns (out (T, N, Dn*H), finals tuple)."""
+        T, N = inputs.steps_and_batch
+        L, Dn, H = self.num_layers, self.num_directions, self.hidden_size
+        sizes = None if packing is None else packing.batch_sizes
+        finals = tuple(np.empty((L * Dn, N, H), self.dtype) for _ in range(self.n_states))
+        directions, masks = [], []
+        for layer in range(L):
+            out = None
+            for d in range(Dn):
+                k = layer * Dn + d
+                w = KernelWeights(self.cell, H, self.dtype, *(self.params.get(n) for n in parameter_names(layer, d)))
+                bufs = self.new_buffers(T, N, packing)
+                source = inputs if d == 0 else inputs.reversed(packing)
+                projection = source.project(w.w_ih, w.bias, bufs[0])
+                if packing is not None:
+                    bufs[0][packing.pad] = 0.0
+                hs, last_bufs, cell_cache = self.run(bufs, None if states is None else tuple(s[k] for s in states),
+                                                     w, sizes)
+                for j, buf in enumerate(last_bufs):  # hbuf (and cbuf): each sequence's own last step
+                    finals[j][k] = buf[T] if packing is None else packing.last(buf)
+                if d == 1:
+                    hs = reverse_time(hs, packing)
+                if Dn == 1:
+                    out = hs
+                else:
+                    if out is None:
+                        out = np.empty((T, N, Dn * H), self.dtype)
+                    out[..., d * H : (d + 1) * H] = hs
+                directions.append(DirectionCache(w, source, projection, cell_cache))
+            mask = None
+            if self.dropout and self.training and layer < L - 1:
+                keep = 1.0 - self.dropout
+                mask = (self.rng.random(out.shape) < keep).astype(self.dtype)
+                mask *= 1.0 / keep
+                out = out * mask
+            masks.append(mask)
+            inputs = SequenceInput(out)
+        self._cache = ForwardCache(directions, masks, packing, T, N)
+        return inputs.x, finals
+
+    # -- streaming -----------------------------------------------------------------------------------
+    def step(self, x, state=None):
+        """One time step for streaming inference: the next input, the carried state, no gradients.
+
+        x: (N, D), one step of N sequences; state: as for :meth:`forward`, or None (zeros).
+        Returns ``(out, state)``: out (N, H), the last layer's output, and the new state.
+        The same numbers as :meth:`forward` over the whole sequence (evaluation mode: no
+        dropout), computed straight from the parameters, with nothing cached: the fast way to
+        feed a generator one token at a time. Unidirectional layers only (a reverse direction
+        would need the future).
+        """
+        if self.bidirectional:
+            raise ConfigError("step() streams forward in time; a bidirectional layer needs whole sequences")
+        x = np.asarray(x)
+        if x.ndim != 2 or x.shape[1] != self.input_size or x.shape[0] == 0:
+            raise ShapeError(f"{type(self).__name__}.step expects input of shape (N, {self.input_size}), got {x.shape}")
+        N = x.shape[0]
+        states = self.state_parts(state, N)
+        if states is None:
+            states = tuple(np.zeros(self.state_shape(N), self.dtype) for _ in range(self.n_states))
+        new = tuple(np.empty_like(s) for s in states)
+        inp = x.astype(self.dtype, copy=False)
+        for layer in range(self.num_layers):
+            out = self.cell_step(layer, inp, tuple(s[layer] for s in states))
+            for j, s in enumerate(out):
+                new[j][layer] = s
+            inp = out[0]
+        return inp.copy(), self.state_from_parts(new)
+
+    def gate_products(self, layer: int, x: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(x W_ih^T + b_ih, h W_hh^T + b_hh)`` of a layer's forward direction, PyTorch's gate order:
+        x (N, D_layer), h (N, H) -> two (N, G*H) arrays (what a streaming step starts from)."""
+        w_ih, w_hh, b_ih, b_hh = (self.params.get(n) for n in parameter_names(layer, 0))
+        gi = x @ w_ih.T
+        gh = h @ w_hh.T
+        if b_ih is not None:
+            gi += b_ih
+            gh += b_hh
+        return gi, gh
+
+    # -- backward ----------------------------------------------------------------------------------
+    def backward(self, dout=None, dstate=None, *, input_grad: bool = True):
+        """Backpropagate through time; returns (dx, dstate0). See rnnlab.nn.recurrent for shapes.
+
+        input_grad=False skips the input gradient (dx is then None), as PyTorch does for an
+        input that does not require one; the parameter and state gradients are unchanged.
+        """
+        if dout is not None and self._cache is not None:
+            dout = np.asarray(dout)
+            T, N, width = self._cache.steps, self._cache.batch, self.num_directions * self.hidden_size
+            want = (N, T, width) if self.batch_first else (T, N, width)
+            if dout.shape != want:
+                raise ShapeError(f"{type(self).__name__}.backward: dout should have shape {want}, got {dout.shape}")
+            if self.batch_first:
+                dout = dout.transpose(1, 0, 2)
+        dx, dstate0 = self.backward_time_major(dout, dstate, input_grad=input_grad)
+        if dx is not None and self.batch_first:
+            dx = dx.transpose(1, 0, 2).copy()
+        return dx, dstate0
+
+    def backward_time_major(self, dout=None, dstate=None, *, input_grad: bool = True):
+        """Backward of :meth:`forward_time_major`: dout (T, N, Dn*H) or None, dstate like the
+        final state or None. Adds every parameter gradient into ``grads`` (and, for a
+        :class:`~rnnlab.nn.TokenInput`, the embedding's into its ``grads``). Returns
+        ``(dx (T, N, D) or None, dstate0)``; dx is None for token inputs and with ``input_grad=False``."""
+        if self._cache is None:
+            raise RnnlabError(f"{type(self).__name__}.backward() was called before forward(): run forward first")
+        packing, T, N = self._cache.packing, self._cache.steps, self._cache.batch
+        Dn, H = self.num_directions, self.hidden_size
+        if dout is not None:
+            dout = np.asarray(dout)
+            if dout.shape != (T, N, Dn * H):
+                raise ShapeError(f"{type(self).__name__}.backward_time_major: dout should have shape "
+                                 f"{(T, N, Dn * H)}, got {dout.shape}")
+            if packing is not None:
+                dout = dout[:, packing.order]
+        try:
+            dstates = self.state_parts(dstate, N)
+        except ShapeError as exc:
+            raise ShapeError(f"{type(self).__name__}.backward: dstate is wrong: {exc}") from None
+        if packing is not None and dstates is not None:
+            dstates = tuple(s[:, packing.order] for s in dstates)
+        dx, dstate0 = self._backward_layers(dout, dstates, input_grad)
+        if packing is not None:
+            dstate0 = tuple(np.ascontiguousarray(s[:, packing.inverse]) for s in dstate0)
+            if dx is not None:
+                dx = dx[:, packing.inverse]
+        return dx, self.state_from_parts(dstate0)
+
+    def _backward_layers(self, dout, dstates, input_grad: bool):
+        """The sorted core of the backward pass: returns (dx (T, N, D) or None, dstate0 tuple)."""
+        cache = self._cache
+        L, Dn, H = self.num_layers, self.num_directions, self.hidden_size
+        sizes = None if cache.packing is None else cache.packing.batch_sizes
+        dstate0 = tuple(np.empty((L * Dn, cache.batch, H), self.dtype) for _ in range(self.n_states))
+        dlayer = dout
+        for layer in range(L - 1, -1, -1):
+            if cache.dropout_masks[layer] is not None and dlayer is not None:
+                dlayer = dlayer * cache.dropout_masks[layer]
+            d_in = None
+            for d in range(Dn):
+                k = layer * Dn + d
+                direction = cache.directions[k]
+                dhs = None
+                if dlayer is not None:
+                    dhs = dlayer if Dn == 1 else dlayer[..., d * H : (d + 1) * H]
+                    if d == 1:
+                        dhs = reverse_time(dhs, cache.packing)
+                dfinal = None if dstates is None else tuple(s[k] for s in dstates)
+                dproj, drec, dinit, dw_hh = self.run_backward(dhs, dfinal, direction.cell, direction.weights, sizes)
+                for j, g in enumerate(dinit):
+                    dstate0[j][k] = g
+                dw_ih, db_ih, dx = direction.source.project_backward(direction.projection, dproj,
+                                                                     input_grad or layer > 0)
+                db_hh = db_ih if drec is dproj else drec.reshape(-1, drec.shape[-1]).sum(axis=0)
+                for name, grad in zip(parameter_names(layer, d), (dw_ih, dw_hh, db_ih, db_hh), strict=True):
+                    if name in self.grads:  # not with bias=False
+                        direction.weights.add_gradient(grad, self.grads[name])
+                if dx is not None:
+                    if d == 1:
+                        dx = reverse_time(dx, cache.packing)
+                    d_in = dx if d_in is None else d_in + dx
+            dlayer = d_in
+        return dlayer, dstate0
+
+    # -- cell hooks (rnnlab.nn.recurrent) ----------------------------------------------------------
+    def new_buffers(self, T: int, N: int, packing) -> tuple:  # pragma: no cover - abstract
+        """The kernel's buffers for one layer-direction; the first is the (T, N, G*H) projection's."""
+        raise NotImplementedError
+
+    def run(self, bufs, init_states, w: KernelWeights, sizes):  # pragma: no cover - abstract
+        """Run the kernel: returns ``(outputs (T, N, H), state buffers (T + 1, N, H), cell cache)``."""
+        raise NotImplementedError
+
+    def run_backward(self, dhs, dfinal, cell_cache, w: KernelWeights, sizes):  # pragma: no cover - abstract
+        """The kernel's backward: returns ``(dproj, drec, dinit states, dW_hh)`` in internal form."""
+        raise NotImplementedError
+
+    def cell_step(self, layer: int, x: np.ndarray, prev: tuple) -> tuple:  # pragma: no cover - abstract
+        """One streaming step of one layer from PyTorch's parameters: returns the new state parts."""
+        raise NotImplementedError

@@ -1,0 +1,95 @@
+"""The recurrent layers' parameters: PyTorch's names and shapes, and the kernels' internal form.
+
+Names and shapes, for each layer k and direction (suffix ``_reverse`` for the backward one):
+``weight_ih_l{k}`` (G*H, D_k), ``weight_hh_l{k}`` (G*H, H), ``bias_ih_l{k}`` (G*H,),
+``bias_hh_l{k}`` (G*H,), with D_0 = D and D_k = Dn*H above. The kernels in rnnlab.functional
+read them in an internal form (:class:`KernelWeights`): LSTM gates reordered, sigmoid rows
+halved, biases folded.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnlab._checks import check_int
+from rnnlab.errors import ConfigError
+from rnnlab.functional.gru import internal_scale
+from rnnlab.functional.lstm import internal_rows
+
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
+def parameter_names(layer: int, direction: int) -> tuple[str, str, str, str]:
+    """PyTorch's names of one layer-direction's weights: ``weight_ih_l{k}[_reverse]``, ``weight_hh_...``,
+    ``bias_ih_...``, ``bias_hh_...``."""
+    sfx = f"_l{layer}" + ("_reverse" if direction else "")
+    return f"weight_ih{sfx}", f"weight_hh{sfx}", f"bias_ih{sfx}", f"bias_hh{sfx}"
+
+
+def parameter_shapes(cell: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                     bidirectional: bool = False) -> dict[str, tuple]:
+    """The names and shapes of a recurrent layer's parameters, in PyTorch's order (nothing allocated)."""
+    if not isinstance(cell, str) or cell not in GATES:
+        raise ConfigError(f"cell should be one of {', '.join(GATES)}, got {cell!r}")
+    D, H = check_int("input_size", input_size), check_int("hidden_size", hidden_size)
+    L = check_int("num_layers", num_layers)
+    G, dirs = GATES[cell] * H, 2 if bidirectional else 1
+    shapes = {}
+    for layer in range(L):
+        d_in = D if layer == 0 else H * dirs
+        for d in range(dirs):
+            w_ih, w_hh, b_ih, b_hh = parameter_names(layer, d)
+            shapes[w_ih], shapes[w_hh] = (G, d_in), (G, H)
+            if bias:
+                shapes[b_ih], shapes[b_hh] = (G,), (G,)
+    return shapes
+
+
+class KernelWeights:
+    """One layer-direction's weights for one forward call, in the kernel's internal form.
+
+    Internal row j is PyTorch's row ``rows[j]`` (LSTM gate order; identity when None) times
+    ``scale[j]`` (1/2 for sigmoid gates; none for the RNN). Gradients with respect to the
+    internal weights map back to PyTorch's rows as ``g[rows] += scale * d_internal``.
+    """
+
+    __slots__ = ("bias", "bias_hn", "rows", "scale", "w_hh", "w_ih")
+
+    def __init__(self, cell: str, hidden_size: int, dtype, w_ih, w_hh, b_ih, b_hh):
+        H = hidden_size
+        self.rows, self.scale = None, None
+        if cell == "lstm":
+            self.rows, self.scale = internal_rows(H, dtype)
+        elif cell == "gru":
+            self.scale = internal_scale(H, dtype)
+        self.w_ih = self.internal(w_ih)
+        self.w_hh = self.internal(w_hh)
+        self.bias_hn = None
+        if b_ih is None:
+            self.bias = None
+        elif cell == "gru":  # b_hn stays inside r * (...): only the r and z parts fold
+            bias = b_ih.copy()
+            bias[: 2 * H] += b_hh[: 2 * H]
+            self.bias = self.internal(bias)
+            self.bias_hn = b_hh[2 * H :]
+        else:
+            self.bias = self.internal(b_ih + b_hh)
+
+    def internal(self, a: np.ndarray) -> np.ndarray:
+        """A (G*H, ...) or (G*H,) array of PyTorch-ordered rows, in internal form (a copy if changed)."""
+        if self.rows is not None:
+            a = a[self.rows]
+        if self.scale is not None:
+            a = a * (self.scale if a.ndim == 1 else self.scale[:, None])
+        return a
+
+    def add_gradient(self, grad: np.ndarray, out: np.ndarray) -> None:
+        """Add a gradient with respect to internal rows into ``out``, PyTorch's rows."""
+        if self.scale is not None:
+            grad = grad * (self.scale if grad.ndim == 1 else self.scale[:, None])
+        if self.rows is None:
+            out += grad
+        else:
+            out[self.rows] += grad  # rows is a permutation: no repeated index
+
+
