@@ -83,7 +83,7 @@ def test_config_files_and_precedence(tmp_path):
 @pytest.mark.parametrize(("argv", "message"), [
     (["train", "letters", "--hiden-size", "8"], "unrecognized arguments: --hiden-size"),
     (["train", "letters", "--lr", "-1"], "expected a number > 0"),
-    (["train", "letters", "--cell", "transformer"], "invalid choice: 'transformer'"),
+    (["train", "letters", "--cell", "transformer"], "expected one of rnn, lstm, gru, got 'transformer'"),
     (["train", "translation"], "invalid choice: 'translation'"),
     (["resume", "nowhere"], "nowhere is not a run folder"),
     (["evaluate", "nowhere.npz"], "no model file at nowhere.npz"),

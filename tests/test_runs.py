@@ -112,7 +112,7 @@ def test_divergence_keeps_the_last_good_checkpoint(tmp_path):
 
     run = Run.create(tmp_path / "run", {"task": "letters", "data": {"samples": 64, "val_samples": 16},
                                         "model": {"hidden_size": 8}, "train": {"epochs": 5, "batch_size": 16}})
-    trainer, _, _ = run.new_trainer(progress=False, log_every=0)
+    trainer, _ = run.new_trainer(progress=False, log_every=0)
     saved = {}
 
     def on_epoch_end(tr):

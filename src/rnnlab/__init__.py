@@ -3,13 +3,19 @@
 Correct to the last digit (every backward pass gradient-checked, every layer compared with
 PyTorch), fast on a CPU, and pleasant to use. The public API:
 
-- :mod:`rnnlab.nn`: layers (``Embedding``, ``Linear``, ``RNN``) with PyTorch's names and shapes;
+- :mod:`rnnlab.nn`: layers (``Embedding``, ``Linear``, ``RNN``, ``LSTM``, ``GRU``) with PyTorch's
+  names and shapes, and the inputs of their time-major interface (``SequenceInput``, ``TokenInput``);
 - :mod:`rnnlab.functional`: the pure NumPy operations the layers are built from;
-- :mod:`rnnlab.models`: whole networks (``NextTokenModel``) with fit / predict / save / load;
+- :mod:`rnnlab.models`: whole networks with fit / predict / save / load: ``NextTokenModel``,
+  ``CharLM`` (text), ``SequenceClassifier``, ``Forecaster``;
 - :mod:`rnnlab.optim`: SGD, Adam and gradient clipping;
 - :mod:`rnnlab.training`: the resumable ``Trainer``, ``TrainConfig`` and ``History``;
-- :mod:`rnnlab.data`: vocabularies and the notebook's letter task;
-- :mod:`rnnlab.gradcheck`: numerical gradient checking, for tests and for learning.
+- :mod:`rnnlab.data` and :mod:`rnnlab.datasets`: vocabularies, batching, readers, the bundled data sets;
+- :mod:`rnnlab.tasks` and :mod:`rnnlab.runs`: what ``rnnlab train`` trains, and its run folders;
+- :mod:`rnnlab.gradcheck`: numerical gradient checking, for tests and for learning;
+- :mod:`rnnlab.errors`: the exceptions (every one an ``RnnlabError``).
+
+The names most scripts need are importable from ``rnnlab`` itself (``__all__``).
 """
 
 from rnnlab import data, functional, gradcheck, models, nn, optim, training
@@ -18,6 +24,7 @@ from rnnlab.data import LETTERS, Vocab, letter_task
 from rnnlab.errors import (
     ConfigError,
     DataError,
+    MissingDependency,
     ModelFileError,
     RnnlabError,
     ShapeError,
@@ -25,18 +32,22 @@ from rnnlab.errors import (
     TrainingInterrupted,
     UnknownTokenError,
 )
-from rnnlab.models import Model, NextTokenModel, load_model
+from rnnlab.models import CharLM, Forecaster, Model, NextTokenModel, SequenceClassifier, load_model
 from rnnlab.training import History, TrainConfig, Trainer, fit
 
 __all__ = [
     "LETTERS",
+    "CharLM",
     "ConfigError",
     "DataError",
+    "Forecaster",
     "History",
+    "MissingDependency",
     "Model",
     "ModelFileError",
     "NextTokenModel",
     "RnnlabError",
+    "SequenceClassifier",
     "ShapeError",
     "TrainConfig",
     "Trainer",

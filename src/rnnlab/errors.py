@@ -41,6 +41,17 @@ class ModelFileError(RnnlabError, ValueError):
     """A model file is missing, corrupt, truncated, unsafe, or was written for something else."""
 
 
+class MissingDependency(RnnlabError, ImportError):
+    """An optional dependency a feature needs is not installed; the message names the pip command.
+
+    ``package`` is its name (e.g. "matplotlib"), so a caller can carry on without the feature.
+    """
+
+    def __init__(self, message: str, package: str):
+        super().__init__(message)
+        self.package = package
+
+
 class TrainingInterrupted(KeyboardInterrupt):
     """Training stopped on Ctrl-C, cleanly, between two steps.
 

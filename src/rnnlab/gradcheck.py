@@ -37,6 +37,7 @@ from collections.abc import Callable
 import numpy as np
 
 from rnnlab.errors import ConfigError
+from rnnlab.nn import CELL_TYPES, GRU, LSTM, RNN, Embedding, Linear
 from rnnlab.nn.init import as_generator
 
 # (order, step) of the finite-difference estimates compared with an analytic gradient
@@ -202,3 +203,62 @@ def check_model(model, *data, eps: float | None = None) -> GradcheckReport:
     analytic = {name: g.copy() for name, _, g in model.named_parameters()}
     arrays = {name: p for name, p, _ in model.named_parameters()}
     return check_gradients(lambda: model.loss(*data), arrays, analytic, eps)
+
+
+# -- the catalogues the command line checks ---------------------------------------------------------
+def cell_cases(cell: str, seed: int) -> dict[str, GradcheckReport]:
+    """One recurrent cell in four configurations (1 and 2 layers, one and two directions, ragged lengths,
+    an initial state): the catalogue of ``rnnlab gradcheck --cell``."""
+    rng = np.random.default_rng(seed)
+    reports = {}
+    for layers, bidirectional, lengths in [(1, False, None), (2, False, None), (1, True, [5, 3, 1]),
+                                           (2, True, [5, 3, 1])]:
+        layer = CELL_TYPES[cell](3, 4, layers, bidirectional=bidirectional, dtype=np.float64, rng=rng)
+        x = rng.standard_normal((3, 5, 3))
+        shape = layer.state_shape(3)
+        parts = tuple(rng.standard_normal(shape) for _ in range(layer.n_states))
+        state = parts if layer.n_states == 2 else parts[0]
+        name = f"{layer!r}" + (f", lengths={lengths}" if lengths else "") + ", with initial state"
+        reports[name] = check_layer(layer, x, state, lengths=lengths, rng=rng)
+    return reports
+
+
+def layer_cases(seed: int) -> dict[str, GradcheckReport]:
+    """Every layer and a whole model, the catalogue of ``rnnlab gradcheck``."""
+    from rnnlab.models import NextTokenModel  # models build on the layers checked here: imported when used
+
+    rng = np.random.default_rng(seed)
+    f64 = np.float64
+    reports = {
+        "Embedding(7, 3)": check_layer(Embedding(7, 3, dtype=f64, rng=rng), rng.integers(0, 7, (2, 4)), rng=rng),
+        "Linear(3, 4)": check_layer(Linear(3, 4, dtype=f64, rng=rng), rng.standard_normal((2, 4, 3)), rng=rng),
+    }
+    for nl in ("tanh", "relu"):
+        x = rng.standard_normal((2, 5, 3))
+        reports[f"RNN(3, 4, {nl})"] = check_layer(RNN(3, 4, nonlinearity=nl, dtype=f64, rng=rng), x, rng=rng)
+        reports[f"RNN(3, 4, {nl}) with h0"] = check_layer(
+            RNN(3, 4, nonlinearity=nl, dtype=f64, rng=rng), x, rng.standard_normal((1, 2, 4)), rng=rng
+        )
+    x = rng.standard_normal((3, 5, 3))
+    reports["LSTM(3, 4, 2 layers, bidirectional), ragged lengths"] = check_layer(
+        LSTM(3, 4, 2, bidirectional=True, dtype=f64, rng=rng), x, lengths=[5, 2, 4], rng=rng
+    )
+    reports["GRU(3, 4, 2 layers, bidirectional), ragged lengths"] = check_layer(
+        GRU(3, 4, 2, bidirectional=True, dtype=f64, rng=rng), x, lengths=[5, 2, 4], rng=rng
+    )
+    model = NextTokenModel(list("abcdef"), embedding_dim=3, hidden_size=4, dtype=f64, rng=rng)
+    ids, targets = rng.integers(0, 6, (3, 4)), rng.integers(0, 6, (3, 4))
+    reports["NextTokenModel (loss)"] = check_model(model, ids, targets)
+    reports["NextTokenModel (masked loss)"] = check_model(model, ids, targets, rng.random((3, 4)) > 0.3)
+    return reports
+
+
+def notebook_cases(seed: int) -> dict[str, GradcheckReport]:
+    """The notebook's backward pass: all four bugs, each alone, and all fixed (``rnnlab gradcheck --notebook``)."""
+    from rnnlab import notebook
+
+    reports = {"all four bugs (as published)": notebook.check_bugs(notebook.BUGS, rng=seed)}
+    for bug in notebook.BUGS:
+        reports[f"only {bug}"] = notebook.check_bugs((bug,), rng=seed)
+    reports["all fixed"] = notebook.check_bugs((), rng=seed)
+    return reports

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnlab.errors import RnnlabError
+from rnnlab.errors import MissingDependency
 from rnnlab.io import atomic_write
 
 
@@ -20,7 +20,7 @@ def _new_figure(width: float, height: float):
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        raise RnnlabError("plotting needs matplotlib: pip install 'rnnlab[plot]'") from None
+        raise MissingDependency("plotting needs matplotlib: pip install 'rnnlab[plot]'", "matplotlib") from None
     fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
     FigureCanvasAgg(fig)
     return fig

@@ -17,15 +17,17 @@ folder is never overwritten by a new run.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
+import tomllib
 from pathlib import Path
 
 import numpy as np
 
-from rnnlab.errors import ConfigError, RnnlabError
+from rnnlab.errors import ConfigError, MissingDependency
 from rnnlab.io import atomic_write_text
-from rnnlab.tasks import TASKS, Task, config_from_dict
+from rnnlab.tasks import TASKS, RunConfig, Task, TaskData, config_from_dict
 from rnnlab.training import TrainConfig, Trainer
 
 CONFIG, MODEL, CHECKPOINT, HISTORY, PLOT = "config.json", "model.npz", "last.npz", "history.csv", "loss.png"
@@ -42,6 +44,27 @@ def default_folder(task: str) -> Path:
     return path
 
 
+def read_config_file(path: Path) -> dict:
+    """A run config file (``--config``): a JSON object or a TOML document, as a dict."""
+    if not path.exists():
+        raise ConfigError(f"no config file at {path}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text") from None
+    try:
+        if path.suffix.lower() == ".toml":
+            return tomllib.loads(text)
+        if path.suffix.lower() == ".json":
+            value = json.loads(text)
+            if not isinstance(value, dict):
+                raise ConfigError(f"{path} should hold a JSON object")
+            return value
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid {path.suffix[1:].upper()}: {exc}") from None
+    raise ConfigError(f"{path}: a config file should end in .json or .toml")
+
+
 def get_task(name: str) -> Task:
     """The task called ``name``, or a ConfigError listing the known ones."""
     try:
@@ -53,7 +76,7 @@ def get_task(name: str) -> Task:
 class Run:
     """One run folder and its config (see the module docstring). Build with :meth:`create` or :meth:`open`."""
 
-    def __init__(self, folder: Path, config: dict, task: Task):
+    def __init__(self, folder: Path, config: RunConfig, task: Task):
         self.folder = Path(folder)
         self.config = config
         self.task = task
@@ -63,7 +86,7 @@ class Run:
     # -- creating and opening ---------------------------------------------------------------------
     @classmethod
     def create(cls, folder, config: dict) -> Run:
-        """Start a new run in ``folder`` with a (validated) config; refuses a folder holding a run.
+        """Start a new run in ``folder`` with a config (a dict, validated here); refuses a folder holding a run.
 
         ``config.json`` is written by the first :meth:`new_trainer`, once the model has been built,
         so a config the model rejects never leaves a half-made run behind.
@@ -99,55 +122,52 @@ class Run:
     def save_config(self) -> None:
         """(Re)write config.json (at the start, and after ``resume --epochs`` changed the planned total)."""
         try:
-            atomic_write_text(self.folder / CONFIG, json.dumps(self.config, indent=2) + "\n")
+            atomic_write_text(self.folder / CONFIG, json.dumps(self.config.to_dict(), indent=2) + "\n")
         except OSError as exc:
             raise ConfigError(f"cannot write the run folder {self.folder}: {exc.strerror or exc}") from None
 
     # -- building ---------------------------------------------------------------------------------
     def _seeds(self):
         """Generators for (data, validation data, initial weights) and the shuffling seed, from the run seed."""
-        ss = np.random.SeedSequence(self.config["seed"]).spawn(4)
+        ss = np.random.SeedSequence(self.config.seed).spawn(4)
         gens = [np.random.default_rng(s) for s in ss[:3]]
         return gens[0], gens[1], gens[2], int(ss[3].generate_state(1)[0])
 
-    def data(self) -> tuple[tuple, tuple]:
-        """(training arrays, validation arrays), rebuilt from the config and the seed."""
+    def data(self) -> TaskData:
+        """The run's data (training and validation arrays), rebuilt from the config and the seed."""
         rng_data, rng_val, _, _ = self._seeds()
-        d = self.task.data_config(**self.config["data"])
-        return self.task.build_data(d, rng_data, rng_val, self.config["train"])
+        return self.task.prepare(self.config, rng_data, rng_val)
 
-    def new_trainer(self, progress: bool | None = None, log_every: int | None = None):
-        """A fresh model and its Trainer: ``(trainer, train, validation)``."""
+    def new_trainer(self, progress: bool | None = None, log_every: int | None = None) -> tuple[Trainer, TaskData]:
+        """A fresh model and its Trainer: ``(trainer, data)``; the data is read once for both."""
         _, _, rng_init, shuffle_seed = self._seeds()
-        train, val = self.data()
-        model = self.task.build_model(self.task.model_config(**self.config["model"]), rng_init,
-                                      self.task.data_config(**self.config["data"]))
+        data = self.data()
+        model = self.task.build_model(self.config, data, rng_init)
         cfg = self._train_config(shuffle_seed, progress, log_every)
-        trainer = Trainer(model, train, cfg, validation=val)
+        trainer = Trainer(model, data.train, cfg, validation=data.validation)
         if not (self.folder / CONFIG).exists():
             self.save_config()
-        return trainer, train, val
+        return trainer, data
 
     def _train_config(self, shuffle_seed: int, progress, log_every) -> TrainConfig:
-        t = dict(self.config["train"])
-        t.update(seed=shuffle_seed, progress=progress,
-                 log_every=max(1, t["epochs"] // 10) if log_every is None else log_every)
-        return TrainConfig(**t)
+        epochs = self.config.train.epochs
+        return dataclasses.replace(self.config.train, seed=shuffle_seed, progress=progress,
+                                   log_every=max(1, epochs // 10) if log_every is None else log_every)
 
     def resume_trainer(self, progress: bool | None = None, log_every: int | None = None):
-        """The Trainer restored from ``last.npz``: ``(trainer, train, validation)``."""
+        """The Trainer restored from ``last.npz``: ``(trainer, data)``."""
         path = self.folder / CHECKPOINT
         if not path.exists():
             raise ConfigError(f"{self.folder} has no checkpoint ({CHECKPOINT}) to resume from")
-        trainer, train, val = self.new_trainer(progress, log_every)
+        trainer, data = self.new_trainer(progress, log_every)
         trainer.load_checkpoint(path)
-        return trainer, train, val
+        return trainer, data
 
     # -- saving as training goes --------------------------------------------------------------------
     def model_extra(self, trainer: Trainer) -> dict:
         """What model.npz's header records about the run."""
         row = trainer.history.rows[-1] if trainer.history.rows else {}
-        return {"task": self.task.name, "run": self.config, "epoch": trainer.epoch,
+        return {"task": self.task.name, "run": self.config.to_dict(), "epoch": trainer.epoch,
                 "monitor": trainer.monitor, "best": trainer.best,
                 "val_loss": row.get("val_loss"), "val_accuracy": row.get("val_accuracy")}
 
@@ -173,6 +193,6 @@ class Run:
         try:
             return plot_history(history, path or self.folder / PLOT, title=self.task.title(self.config),
                                 floor=self.task.plot_floor(self.config), loss_label=self.task.loss_label(self.config))
-        except RnnlabError:  # matplotlib missing: everything else is still saved
+        except MissingDependency:  # matplotlib missing: everything else is still saved
             self.plots = False
             return None

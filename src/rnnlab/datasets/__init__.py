@@ -29,6 +29,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,3 +148,19 @@ def listing() -> list[dict]:
 
 __all__ = ["DATASETS", "DATA_DIR", "Dataset", "get", "listing", "load_sequences", "load_series", "load_text",
            "resolve"]
+
+
+@functools.lru_cache(maxsize=16)
+def _read_cached(reader, path: str, mtime_ns: int, args: tuple):
+    return reader(path, *args)
+
+
+def read_once(reader, path, *args):
+    """``reader(path, *args)``, read once while the file is unchanged (cached by its modification time).
+
+    A command that asks for the same data several times (to train, then to report) reads the
+    file once. The result is shared: callers copy what they change.
+    """
+    path = Path(path)
+    mtime = path.stat().st_mtime_ns if path.exists() else -1
+    return _read_cached(reader, str(path), mtime, tuple(args))

@@ -97,7 +97,9 @@ class Model(Module):
 
         Every array is checked against the model its header declares (names, shapes,
         dtype, finite values); any mismatch raises :class:`~rnnlab.errors.ModelFileError`.
-        The header's ``extra`` dict is available as ``model.file_extra``.
+        The header's ``extra`` dict is available as ``model.file_extra``, and the whole header
+        (format version, kind, a checkpoint's training state) as ``model.file_header``, so a
+        caller never reads the file twice.
         """
         header, arrays = io.load_arrays(path)
         if header.get("kind") == "checkpoint":  # a training checkpoint also holds the model
@@ -125,6 +127,7 @@ class Model(Module):
         model.load_state_dict(arrays)
         extra = header.get("extra", {})
         model.file_extra = extra if isinstance(extra, dict) else {}
+        model.file_header = header
         return model
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -10,10 +9,11 @@ from typing import ClassVar
 import numpy as np
 
 from rnnlab import datasets
+from rnnlab.config import check_fields, option
 from rnnlab.data.ts import pad_sequences, read_ts
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.models.sequence import POOLINGS, SequenceClassifier
-from rnnlab.tasks.base import Task, check_fraction, option
+from rnnlab.tasks.base import RecurrentModelConfig, RunConfig, Task, TaskData
 
 
 @dataclass
@@ -21,15 +21,16 @@ class ClassifyData:
     """Which labelled sequences to train and test on."""
 
     file: str = option("japanese-vowels", "a labelled .ts file (sktime/aeon format) for training, or a bundled set's "
-                     "name (rnnlab datasets)", positional=True)
+                       "name (rnnlab datasets)", positional=True)
     test_file: str = option("", "a .ts file for the test results (default: the bundled set's test split; none for a "
-                          "file of your own)")
-    val_fraction: float = option(0.15, "part of the training file held out for validation (stratified by class)")
+                            "file of your own)")
+    val_fraction: float = option(0.15, "part of the training file held out for validation (stratified by class)",
+                                 above=0.0, below=1.0)
 
     def __post_init__(self):
-        if not isinstance(self.file, str) or not self.file:
+        check_fields(self)
+        if not self.file:
             raise ConfigError("file should name a .ts file or a bundled data set")
-        check_fraction("val_fraction", self.val_fraction)
 
     def test_source(self) -> str | None:
         if self.test_file:
@@ -38,28 +39,17 @@ class ClassifyData:
 
 
 @dataclass
-class ClassifierConfig:
+class ClassifierConfig(RecurrentModelConfig):
     """A SequenceClassifier's architecture (input size, classes and scaling come from the data)."""
 
     cell: str = option("gru", "recurrent cell", choices=("rnn", "lstm", "gru"))
-    hidden_size: int = option(64, "recurrent hidden units")
-    num_layers: int = option(1, "stacked recurrent layers")
     bidirectional: bool = option(True, "read each sequence both ways")
     pooling: str = option("last", "features: the final state, or the mean output over valid steps", choices=POOLINGS)
-    dropout: float = option(0.0, "dropout between stacked layers, in training only")
-    dtype: str = option("float32", "floating-point precision", choices=("float32", "float64"))
-
-
-@functools.lru_cache(maxsize=8)
-def _read(path: str, mtime: float):
-    return read_ts(path)
 
 
 def read_labelled(source, split: str):
-    """``(x, lengths, labels, meta)`` from a bundled name (with its split) or a .ts file (cached)."""
-    path = datasets.resolve(source, "sequences", split)
-    mtime = path.stat().st_mtime if path.exists() else -1.0
-    seqs, labels, meta = _read(str(path), mtime)
+    """``(x, lengths, labels, meta)`` from a bundled name (with its split) or a .ts file (read once)."""
+    seqs, labels, meta = datasets.read_once(read_ts, datasets.resolve(source, "sequences", split))
     x, lengths = pad_sequences(seqs)
     return x, lengths, labels, meta
 
@@ -86,22 +76,19 @@ class ClassifyTask(Task):
     model_config = ClassifierConfig
     train_defaults: ClassVar[dict] = {"epochs": 60, "batch_size": 32, "lr": 3e-3, "clip_norm": 5.0}
 
-    def _train_val(self, d: ClassifyData, rng_val):
+    def prepare(self, config: RunConfig, rng_data, rng_val) -> TaskData:
+        """The training file, split once into training and validation parts by ``rng_val``
+        (stratified by class); the model's scaling is fitted on the training part."""
+        d = config.data
         x, lengths, labels, meta = read_labelled(d.file, "train")
         tr, va = stratified_split(labels, d.val_fraction, rng_val)
         if len(va) == 0 or len(tr) == 0:
             raise DataError(f"{d.file} has too few sequences ({len(labels)}) to hold some out for validation")
-        return (x[tr], lengths[tr], labels[tr]), (x[va], lengths[va], labels[va]), meta
+        return TaskData((x[tr], lengths[tr], labels[tr]), (x[va], lengths[va], labels[va]), {"meta": meta})
 
-    # the validation split is fixed (seed 0), whatever the run's seed: the scaling fitted at
-    # build time and the data rebuilt later always agree
-    def build_data(self, d, rng_data, rng_val, train_cfg):
-        train, val, _ = self._train_val(d, np.random.default_rng(0))
-        return train, val
-
-    def build_model(self, m, rng, d):
-        (x, lengths, _), _, meta = self._train_val(d, np.random.default_rng(0))
-        model = SequenceClassifier(x.shape[2], meta["classes"], rng=rng, **vars(m))
+    def build_model(self, config: RunConfig, data: TaskData, rng):
+        x, lengths, _ = data.train
+        model = SequenceClassifier(x.shape[2], data.info["meta"]["classes"], rng=rng, **vars(config.model))
         return model.fit_scaling(x, lengths)
 
     def test_data(self, d: ClassifyData, model=None):
@@ -122,19 +109,19 @@ class ClassifyTask(Task):
             raise DataError(f"{source} has classes the model was not trained on: {', '.join(unknown)}")
         return np.array([index[meta["classes"][k]] for k in labels], dtype=np.int64)
 
-    def intro(self, config, train, out) -> None:
-        d = ClassifyData(**config["data"])
-        x, lengths, labels = train
+    def intro(self, config: RunConfig, data: TaskData, out) -> None:
+        d = config.data
+        x, lengths, labels = data.train
         print(f"sequences: {d.file}: {len(labels):,} for training (after holding out {d.val_fraction:.0%} "
               f"for validation), {x.shape[2]} features a step, {lengths.min()}-{lengths.max()} steps; "
               f"{len(np.unique(labels))} classes", file=out)
         source = d.test_source()
         print(f"test set: {source if source else 'none (give --test-file)'}", file=out)
 
-    def title(self, config) -> str:
-        m = config["model"]
-        bi = "bidirectional " if m["bidirectional"] else ""
-        return f"{bi}{m['cell'].upper()} classifier on {Path(config['data']['file']).name}"
+    def title(self, config: RunConfig) -> str:
+        m = config.model
+        bi = "bidirectional " if m.bidirectional else ""
+        return f"{bi}{m.cell.upper()} classifier on {Path(config.data.file).name}"
 
     def _print_metrics(self, name, metrics, out) -> None:
         classes = metrics["classes"]
@@ -150,8 +137,8 @@ class ClassifyTask(Task):
             fr = "-" if r is None else f"{r:.3f}"
             print(f"  {c:>{width}}{fp:>11}{fr:>9}", file=out)
 
-    def report(self, model, config, validation, out) -> dict:
-        d = ClassifyData(**config["data"])
+    def report(self, model, config: RunConfig, validation, out) -> dict:
+        d = config.data
         results = {"validation": model.evaluate(*validation)}
         print(f"validation: accuracy {results['validation']['accuracy']:.4f} ({len(validation[2])} sequences)",
               file=out)
@@ -161,18 +148,17 @@ class ClassifyTask(Task):
             self._print_metrics(f"test ({len(test[2])} sequences from {d.test_source()})", results["test"], out)
         return results
 
-    def plots(self, model, config, folder) -> list:
+    def plots(self, model, config: RunConfig, folder) -> list:
         from rnnlab.plot import plot_confusion
 
-        d = ClassifyData(**config["data"])
-        test = self.test_data(d, model)
+        test = self.test_data(config.data, model)
         if test is None:
             return []
         metrics = model.evaluate(*test)
         return [plot_confusion(metrics["confusion"], metrics["classes"], Path(folder) / "confusion.png",
                                title=f"{self.title(config)}: test accuracy {metrics['accuracy']:.3f}")]
 
-    def evaluate_file(self, model, config, path, out) -> dict:
+    def evaluate_file(self, model, config: RunConfig, path, out) -> dict:
         x, lengths, labels, meta = read_labelled(str(path), "test")
         if x.shape[2] != model.input_size:
             raise DataError(f"{path} has {x.shape[2]} features a step; the model reads {model.input_size}")

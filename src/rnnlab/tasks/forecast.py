@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import functools
+import csv
+import dataclasses
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 from rnnlab import datasets
-from rnnlab._checks import check_int
+from rnnlab.config import check_fields, option
 from rnnlab.data.series import (
     extend_dates,
     forecast_metrics,
@@ -21,15 +23,15 @@ from rnnlab.data.series import (
 )
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.models.sequence import LOSSES, Forecaster
-from rnnlab.tasks.base import Task, option
+from rnnlab.tasks.base import RecurrentModelConfig, RunConfig, Task, TaskData
 
 
-@functools.lru_cache(maxsize=8)
-def _read_series(path: str, mtime: float, columns, dates, missing):
+def _read_series(path: str, columns, dates, missing):
     return read_csv_series(path, None if columns is None else list(columns), date_columns=dates, missing=missing)
 
 
-def _names(text: str) -> list[str]:
+def column_names(text: str) -> list[str]:
+    """A comma-separated list of column names -> the names, stripped, empty ones dropped."""
     return [c.strip() for c in text.split(",") if c.strip()]
 
 
@@ -45,30 +47,23 @@ class ForecastData:
     date_column: str = option("", "the date column(s), comma-separated (default: found by name: date, time, or "
                             "year + month)")
     missing: str = option("error", "missing values: refuse them, or fill them by linear interpolation",
-                        choices=("error", "interpolate"))
-    window: int = option(120, "past steps the model reads for each forecast")
-    horizon: int = option(1, "steps ahead to forecast (and to score on the test part)")
+                          choices=("error", "interpolate"))
+    window: int = option(120, "past steps the model reads for each forecast", minimum=1)
+    horizon: int = option(1, "steps ahead to forecast (and to score on the test part)", minimum=1)
     strategy: str = option("direct", "multi-step forecasts: direct (all horizon steps at once) or recursive (a "
                          "1-step model fed its own forecasts)", choices=("direct", "recursive"))
     season: int = option(0, "season length for the seasonal naive baseline and MASE (0: the bundled series' "
-                       "own, sunspots 132 months, co2 52 weeks; none for a file of your own)")
-    val_fraction: float = option(0.15, "the part after training held out for validation (in time order)")
-    test_fraction: float = option(0.15, "the last part, for the test metrics")
+                         "own, sunspots 132 months, co2 52 weeks; none for a file of your own)", minimum=0)
+    val_fraction: float = option(0.15, "the part after training held out for validation (in time order)",
+                                 above=0.0, below=1.0)
+    test_fraction: float = option(0.15, "the last part, for the test metrics", above=0.0, below=1.0)
 
     def __post_init__(self):
-        if not isinstance(self.file, str) or not self.file:
+        check_fields(self)
+        if not self.file:
             raise ConfigError("file should name a CSV file or a bundled series")
-        if self.missing not in ("error", "interpolate"):
-            raise ConfigError(f"missing should be 'error' or 'interpolate', got {self.missing!r}")
-        check_int("window", self.window)
-        check_int("horizon", self.horizon)
-        check_int("season", self.season, minimum=0)
         split_points(1000, self.val_fraction, self.test_fraction)
-        if self.val_fraction <= 0 or self.test_fraction <= 0:
-            raise ConfigError("val_fraction and test_fraction should be above 0")
-        if self.strategy not in ("direct", "recursive"):
-            raise ConfigError(f"strategy should be direct or recursive, got {self.strategy!r}")
-        if self.strategy == "recursive" and _names(self.features):
+        if self.strategy == "recursive" and column_names(self.features):
             raise ConfigError("the recursive strategy feeds forecasts back as inputs, so every input must be "
                               "forecast: drop --features or use --strategy direct")
 
@@ -79,7 +74,7 @@ class ForecastData:
 
     # -- derived -----------------------------------------------------------------------------------
     def targets(self) -> list[str]:
-        named = _names(self.column)
+        named = column_names(self.column)
         if named:
             return named
         if self.file in datasets.DATASETS:
@@ -94,15 +89,14 @@ class ForecastData:
     def read(self):
         """``(values (T, C), meta)`` with the target columns first, then the features (copies of a
         cached read: a command reads the file once, however many times it asks)."""
-        targets, features = self.targets(), _names(self.features)
-        dates = tuple(_names(self.date_column)) or None
+        targets, features = self.targets(), column_names(self.features)
+        dates = tuple(column_names(self.date_column)) or None
         if targets:
             overlap = sorted(set(targets) & set(features))
             if overlap:
                 raise ConfigError(f"{', '.join(overlap)} is both forecast and a feature; list it once")
         path = datasets.resolve(self.file, "series")
-        mtime = path.stat().st_mtime if path.exists() else -1.0
-        values, meta = _read_series(str(path), mtime, tuple(targets + features) or None, dates, self.missing)
+        values, meta = datasets.read_once(_read_series, path, tuple(targets + features) or None, dates, self.missing)
         values, meta = values.copy(), {**meta, "dates": meta["dates"] and list(meta["dates"])}
         if not targets:
             if len(meta["columns"]) != 1:
@@ -113,16 +107,11 @@ class ForecastData:
 
 
 @dataclass
-class ForecasterConfig:
+class ForecasterConfig(RecurrentModelConfig):
     """A Forecaster's architecture (columns, horizon and scaling come from the data)."""
 
-    cell: str = option("lstm", "recurrent cell", choices=("rnn", "lstm", "gru"))
-    hidden_size: int = option(64, "recurrent hidden units")
-    num_layers: int = option(1, "stacked recurrent layers")
-    dropout: float = option(0.0, "dropout between stacked layers, in training only")
     relative: bool = option(True, "read each window relative to its last value and forecast the change")
     loss: str = option("mse", "training loss on scaled values", choices=LOSSES)
-    dtype: str = option("float32", "floating-point precision", choices=("float32", "float64"))
 
 
 class ForecastTask(Task):
@@ -144,20 +133,23 @@ class ForecastTask(Task):
                             "lower --window or the held-out fractions")
         return values, meta, (a, b)
 
-    def build_data(self, d, rng_data, rng_val, train_cfg):
-        if train_cfg.get("monitor") == "val_accuracy":
+    def check_config(self, config: RunConfig) -> None:
+        if config.train.monitor == "val_accuracy":
             raise ConfigError("a forecaster has no accuracy: monitor val_loss or train_loss")
+
+    def prepare(self, config: RunConfig, rng_data, rng_val) -> TaskData:
+        d = config.data
         values, meta, (a, b) = self.split(d)
         K = len(meta["targets"])
         X, Y, _ = windows(values, d.window, d.model_horizon, range(K), 0, a)
         Xv, Yv, _ = windows(values, d.window, d.model_horizon, range(K), a, b)
-        return (X, Y), (Xv, Yv)
+        return TaskData((X, Y), (Xv, Yv), {"values": values, "meta": meta, "bounds": (a, b)})
 
-    def build_model(self, m, rng, d):
-        values, meta, (a, _) = self.split(d)
+    def build_model(self, config: RunConfig, data: TaskData, rng):
+        d, meta, (a, _) = config.data, data.info["meta"], data.info["bounds"]
         model = Forecaster(meta["columns"], meta["targets"], horizon=d.model_horizon, window=d.window, rng=rng,
-                           **vars(m))
-        return model.fit_scaling(values[:a])
+                           **vars(config.model))
+        return model.fit_scaling(data.info["values"][:a])
 
     def test_windows(self, d: ForecastData):
         values, meta, (a, b) = self.split(d)
@@ -170,9 +162,8 @@ class ForecastTask(Task):
         """The model's ``d.horizon``-step forecasts for test windows X: (M, h, K)."""
         return model.forecast_windows(X, d.horizon) if d.strategy == "recursive" else model.predict(X)
 
-    def intro(self, config, train, out) -> None:
-        d = ForecastData(**config["data"])
-        values, meta, (a, b) = self.split(d)
+    def intro(self, config: RunConfig, data: TaskData, out) -> None:
+        d, values, meta, (a, b) = config.data, data.info["values"], data.info["meta"], data.info["bounds"]
         dates = meta["dates"]
         span = f" ({dates[0]} to {dates[-1]})" if dates else ""
         filled = {k: v for k, v in meta["missing"].items() if v}
@@ -182,14 +173,14 @@ class ForecastTask(Task):
         print(f"split in time order: train {a:,}, validation {b - a:,}, test {values.shape[0] - b:,} steps; "
               f"windows of {d.window} steps, horizon {d.horizon}"
               + (" (recursive: a 1-step model fed its own forecasts)" if d.strategy == "recursive" else "")
-              + f"; {train[0].shape[0]:,} training windows", file=out)
+              + f"; {data.train[0].shape[0]:,} training windows", file=out)
 
-    def title(self, config) -> str:
-        d = config["data"]
-        return f"{config['model']['cell'].upper()} forecaster on {Path(d['file']).name}, horizon {d['horizon']}"
+    def title(self, config: RunConfig) -> str:
+        d = config.data
+        return f"{config.model.cell.upper()} forecaster on {Path(d.file).name}, horizon {d.horizon}"
 
-    def loss_label(self, config) -> str:
-        return f"{config['model']['loss'].upper()} on standardised values"
+    def loss_label(self, config: RunConfig) -> str:
+        return f"{config.model.loss.upper()} on standardised values"
 
     def baselines(self, d: ForecastData, values, origins, targets):
         """The baselines' forecasts for the given origins: {name: (M, h, K)}."""
@@ -199,8 +190,8 @@ class ForecastTask(Task):
             out[f"seasonal naive ({m})"] = seasonal_naive_forecast(values, origins, d.horizon, m, targets)
         return out
 
-    def report(self, model, config, validation, out) -> dict:
-        d = ForecastData(**config["data"])
+    def report(self, model, config: RunConfig, validation, out) -> dict:
+        d = config.data
         values, meta, (a, b), X, Y, origins = self.test_windows(d)
         K = len(meta["targets"])
         scale = mase_scale(values[:a, :K], d.season_length())
@@ -219,11 +210,10 @@ class ForecastTask(Task):
               f"(MASE: MAE over the in-sample {'seasonal ' if d.season_length() > 1 else ''}naive MAE)", file=out)
         return {"test": rows, "origins": len(origins), "horizon": d.horizon}
 
-    def forecast_table(self, model, config, steps: int, from_end: bool = False):
+    def forecast_table(self, model, config: RunConfig, steps: int, from_end: bool = False):
         """``(rows, meta)``: a ``steps``-step forecast from the start of the test part (or from the
         series' end), each row ``{"step", "date", "column": forecast, "column_actual": value or None}``."""
-        d = ForecastData(**config["data"])
-        values, meta, (_, b) = self.split(d)
+        values, meta, (_, b) = self.split(config.data)
         origin = values.shape[0] if from_end else b
         K = len(meta["targets"])
         pred = model.forecast(values[:origin], steps)  # (steps, K)
@@ -240,10 +230,10 @@ class ForecastTask(Task):
             rows.append(row)
         return rows, {"origin": origin, "history": values[:origin, :K], "dates": dates, "targets": meta["targets"]}
 
-    def rolling_table(self, model, config):
+    def rolling_table(self, model, config: RunConfig):
         """``(rows, meta)`` like :meth:`forecast_table`, for the test part: row k is the
         ``horizon``-step-ahead forecast of test step k (made from the window before it) and the actual value."""
-        d = ForecastData(**config["data"])
+        d = config.data
         values, meta, (_, b), X, Y, origins = self.test_windows(d)
         pred = self.predict_test(model, d, X)[:, -1, :]  # (M, K): the last step of each forecast
         dates = meta["dates"]
@@ -258,15 +248,29 @@ class ForecastTask(Task):
         return rows, {"origin": b, "history": values[:b, : len(meta["targets"])], "dates": dates,
                       "targets": meta["targets"]}
 
-    def plots(self, model, config, folder) -> list:
+    def plots(self, model, config: RunConfig, folder) -> list:
         from rnnlab.plot import plot_forecast
 
-        h = config["data"]["horizon"]
+        h = config.data.horizon
         rows, meta = self.rolling_table(model, config)
         title = f"{self.title(config)}: {h}-step-ahead forecasts over the test part"
         return [plot_forecast(rows, meta, Path(folder) / "forecast-test.png", title=title)]
 
-    def evaluate_file(self, model, config, path, out) -> dict:
-        d = ForecastData(**{**config["data"], "file": str(path)})
-        report = self.report(model, {**config, "data": vars(d)}, None, out)
-        return report
+    def evaluate_file(self, model, config: RunConfig, path, out) -> dict:
+        return self.report(model, dataclasses.replace(config, data=dataclasses.replace(config.data, file=str(path))),
+                           None, out)
+
+
+def forecast_csv(rows: list[dict]) -> str:
+    """A forecast table (:meth:`ForecastTask.forecast_table`'s rows) as CSV text, empty cells for None."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: "" if v is None else v for k, v in r.items()} for r in rows)
+    return buf.getvalue()
+
+
+def forecast_mae(rows: list[dict], target: str) -> tuple[float, int] | None:
+    """``(MAE, n)`` of a forecast table's ``target`` column against the n actual values it has, or None."""
+    errors = [abs(r[target] - r[f"{target}_actual"]) for r in rows if r[f"{target}_actual"] is not None]
+    return (sum(errors) / len(errors), len(errors)) if errors else None

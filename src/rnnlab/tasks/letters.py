@@ -6,42 +6,35 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-from rnnlab._checks import check_int
+from rnnlab.config import check_fields, option
 from rnnlab.data.letters import LETTERS, VARIANTS, format_samples, letter_task
 from rnnlab.errors import ConfigError
 from rnnlab.models.next_token import NextTokenModel
-from rnnlab.tasks.base import Task, option
+from rnnlab.tasks.base import RecurrentModelConfig, RunConfig, Task, TaskData
 
 
 @dataclass
 class LettersData:
     """The letter task's data: how many sequences, how long, which rule."""
 
-    samples: int = option(1000, "training sequences")
-    val_samples: int = option(1000, "held-out sequences")
-    seq_len: int = option(5, "input letters per sequence")
+    samples: int = option(1000, "training sequences", minimum=1)
+    val_samples: int = option(1000, "held-out sequences", minimum=1)
+    seq_len: int = option(5, "input letters per sequence", minimum=1)
     variant: str = option("sum", "sum: the notebook's rule (sum of all previous letters); fibonacci: previous two",
-                        choices=VARIANTS)
+                          choices=VARIANTS)
 
     def __post_init__(self):
-        check_int("samples", self.samples)
-        check_int("val_samples", self.val_samples)
-        check_int("seq_len", self.seq_len)
-        if self.variant not in VARIANTS:
-            raise ConfigError(f"variant should be one of {', '.join(VARIANTS)}, got {self.variant!r}")
+        check_fields(self)
 
 
 @dataclass
-class NextTokenConfig:
+class NextTokenConfig(RecurrentModelConfig):
     """A NextTokenModel's architecture (its constructor arguments, the vocabulary aside)."""
 
     cell: str = option("rnn", "recurrent cell", choices=("rnn", "lstm", "gru"))
-    embedding_dim: int = option(32, "token embedding size")
-    hidden_size: int = option(50, "recurrent hidden units")
-    num_layers: int = option(1, "stacked recurrent layers")
-    dropout: float = option(0.0, "dropout between stacked layers, in training only")
+    hidden_size: int = option(50, "recurrent hidden units", minimum=1)
+    embedding_dim: int = option(32, "token embedding size", minimum=1)
     nonlinearity: str = option("tanh", "activation of --cell rnn", choices=("tanh", "relu"))
-    dtype: str = option("float32", "floating-point precision", choices=("float32", "float64"))
 
 
 def step_descriptions(variant: str, T: int) -> list[str]:
@@ -66,47 +59,47 @@ class LettersTask(Task):
         "epochs": 200, "batch_size": 32, "lr": 0.003, "weight_decay": 2e-4, "clip_norm": 5.0,
     }
 
-    def check_model_config(self, m) -> None:
-        if m.cell != "rnn" and m.nonlinearity != "tanh":
+    def check_config(self, config: RunConfig) -> None:
+        if config.model.cell != "rnn" and config.model.nonlinearity != "tanh":
             raise ConfigError("nonlinearity applies to cell rnn only (--nonlinearity with --cell rnn)")
 
-    def build_data(self, d, rng_data, rng_val, train_cfg=None):
+    def prepare(self, config: RunConfig, rng_data, rng_val) -> TaskData:
+        d = config.data
         train = letter_task(d.samples, seq_len=d.seq_len, variant=d.variant, rng=rng_data)
         val = letter_task(d.val_samples, seq_len=d.seq_len, variant=d.variant, rng=rng_val)
-        return train, val
+        return TaskData(train, val, {})
 
-    def build_model(self, m, rng, d=None):
-        return NextTokenModel(LETTERS, rng=rng, **vars(m))
+    def build_model(self, config: RunConfig, data: TaskData, rng):
+        return NextTokenModel(LETTERS, rng=rng, **vars(config.model))
 
-    def intro(self, config, train, out) -> None:
-        d = config["data"]
-        rule = "sum of all previous letters" if d["variant"] == "sum" else "sum of the previous two letters"
-        print(f"task: each letter is the {rule}, mod 26; {d['samples']} training and {d['val_samples']} "
-              f"held-out sequences (seed {config['seed']})", file=out)
-        print(format_samples(*train, n=5), file=out)
+    def intro(self, config: RunConfig, data: TaskData, out) -> None:
+        d = config.data
+        rule = "sum of all previous letters" if d.variant == "sum" else "sum of the previous two letters"
+        print(f"task: each letter is the {rule}, mod 26; {d.samples} training and {d.val_samples} "
+              f"held-out sequences (seed {config.seed})", file=out)
+        print(format_samples(*data.train, n=5), file=out)
 
-    def title(self, config) -> str:
-        d, m = config["data"], config["model"]
-        layers = f"{m['num_layers']}-layer " if m["num_layers"] > 1 else ""
-        return (f"{layers}{m['cell'].upper()} on the letter task: {d['variant']} rule, "
-                f"{d['samples']:,} training sequences")
+    def title(self, config: RunConfig) -> str:
+        d, m = config.data, config.model
+        layers = f"{m.num_layers}-layer " if m.num_layers > 1 else ""
+        return f"{layers}{m.cell.upper()} on the letter task: {d.variant} rule, {d.samples:,} training sequences"
 
-    def plot_floor(self, config) -> float:
-        return math.log(26) / config["data"]["seq_len"]
+    def plot_floor(self, config: RunConfig) -> float:
+        return math.log(26) / config.data.seq_len
 
-    def report(self, model, config, validation, out) -> dict:
+    def report(self, model, config: RunConfig, validation, out) -> dict:
         xv, yv = validation
-        d = config["data"]
+        d = config.data
         metrics = model.evaluate(xv, yv)
         floor = self.plot_floor(config)
         print(f"held-out results ({len(xv)} sequences):", file=out)
         print(f"  {'step':<5}{'target':<26}{'accuracy':>9}{'CE (nats)':>11}", file=out)
-        for t, desc in enumerate(step_descriptions(d["variant"], d["seq_len"])):
+        for t, desc in enumerate(step_descriptions(d.variant, d.seq_len)):
             print(f"  {t:<5}{desc:<26}{metrics['per_step_accuracy'][t]:>9.3f}{metrics['per_step_loss'][t]:>11.3f}",
                   file=out)
         print(f"  chance accuracy 1/26 = {1 / 26:.3f}; step 0 cannot beat ln(26) = {math.log(26):.3f} nats", file=out)
         print(f"  mean per-step cross-entropy: {metrics['loss']:.3f} nats "
-              f"(best possible ln(26)/{d['seq_len']} = {floor:.3f})", file=out)
+              f"(best possible ln(26)/{d.seq_len} = {floor:.3f})", file=out)
         print(file=out)
         print("predictions for the last step of 5 held-out sequences (top 5, as the notebook shows):", file=out)
         predictions = []

@@ -1,0 +1,73 @@
+"""``rnnlab forecast RUN --steps K [--from-end]``: a forecast as a CSV and a plot against the actual values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rnnlab.cli.common import open_model, print_json, run_of
+from rnnlab.cli.parsing import Command, Parser, value
+from rnnlab.errors import ConfigError, MissingDependency
+from rnnlab.io import atomic_write_text
+from rnnlab.models import Forecaster
+from rnnlab.tasks.forecast import forecast_csv, forecast_mae
+
+EPILOG = """examples:
+  rnnlab forecast runs/sun12 --steps 132          11 years from the start of the test part, against the actual
+  rnnlab forecast runs/sun12 --steps 24 --from-end  two years past the end of the data
+"""
+
+
+def add_arguments(parser: Parser) -> None:
+    parser.add_argument("model", type=Path, help="a forecast run folder, or a model file inside one")
+    parser.add_argument("--steps", type=value("int", minimum=1), default=None, metavar="K",
+                        help="steps to forecast (default: the run's horizon)")
+    parser.add_argument("--from-end", action="store_true", help="forecast past the last observation")
+    parser.add_argument("--out", type=Path, default=None, metavar="FILE",
+                        help="the CSV to write (default: RUN/forecast.csv)")
+    parser.add_argument("--plot", type=Path, default=None, metavar="FILE",
+                        help="the picture (default: the CSV's name, .png)")
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+
+def run(args) -> int:
+    """``rnnlab forecast RUN --steps K [--from-end]``."""
+    path, model = open_model(args.model, Forecaster, "forecast", "forecaster (rnnlab train forecast)")
+    found = run_of(args.model, model)
+    if found is None or found.task.name != "forecast":
+        raise ConfigError(f"{path} sits in no forecast run folder: rnnlab cannot find its series")
+    steps = args.steps or found.config.data.horizon
+    rows, meta = found.task.forecast_table(model, found.config, steps, from_end=args.from_end)
+    csv_path = args.out or found.folder / "forecast.csv"
+    atomic_write_text(csv_path, forecast_csv(rows))
+    written = [str(csv_path)]
+    try:
+        from rnnlab.plot import plot_forecast
+
+        where = "past the end of the series" if args.from_end else "from the start of the test part"
+        title = f"{found.task.title(found.config)}: {steps} steps {where}"
+        written.append(str(plot_forecast(rows, meta, args.plot or Path(csv_path).with_suffix(".png"), title=title)))
+    except MissingDependency:
+        pass  # the CSV is the result; the picture needs matplotlib
+    mae = forecast_mae(rows, meta["targets"][0])
+    summary = {"steps": steps, "origin": meta["origin"], "files": written, "forecast": rows}
+    if mae is not None:
+        summary["mae"] = mae[0]
+    if args.json:
+        print_json(summary)
+        return 0
+    first = rows[0]["date"] or f"step {meta['origin']}"
+    print(f"{steps}-step forecast of {', '.join(meta['targets'])} from {first}"
+          + (f": MAE {mae[0]:.4g} against the {mae[1]} actual values" if mae else ""))
+    for r in rows[:5]:
+        shown = "  ".join(f"{n} {r[n]:.4g}" + ("" if r[f"{n}_actual"] is None else f" (actual {r[f'{n}_actual']:.4g})")
+                          for n in meta["targets"])
+        print(f"  {r['date'] or r['step']}: {shown}")
+    if steps > 5:
+        print(f"  ... {steps - 5} more")
+    print(f"wrote {', '.join(written)}")
+    return 0
+
+
+FORECAST = Command("forecast", "forecast a series with a trained forecaster, to CSV and a plot",
+                   "Forecast K steps from the start of the run's test part (against the actual values) or past the "
+                   "end of the series, feeding forecasts back; write a CSV and a plot.", EPILOG, add_arguments, run)
