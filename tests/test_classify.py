@@ -168,9 +168,9 @@ def test_classifier_checks(rng):
     x = rng.standard_normal((2, 4, 2))
     with pytest.raises(ShapeError, match=r"\(N, T, 2\)"):
         model.predict(x[..., :1])
-    with pytest.raises(DataError, match="lengths should be between 1 and T = 4"):
+    with pytest.raises(ShapeError, match="lengths should be between 1 and the padded length T = 4"):
         model.predict(x, [5, 1])
-    with pytest.raises(ShapeError, match="lengths should be"):
+    with pytest.raises(ShapeError, match=r"lengths should have shape \(2,\)"):
         model.predict(x, [1])
     bad = x.copy()
     bad[0, 0, 0] = np.nan

@@ -108,9 +108,9 @@ def test_diverging_loss_stops_with_last_good_parameters():
 
     def spy(*batch):  # record the parameters each step starts from, and whether its loss was finite
         params = model.flat_parameters()[0].copy()
-        loss, c, k = original(*batch)
-        seen.append((params, np.isfinite(loss)))
-        return loss, c, k
+        result = original(*batch)
+        seen.append((params, np.isfinite(result.loss)))
+        return result
 
     model.train_batch = spy
     with pytest.raises(TrainingDiverged, match=r"epoch \d+, step \d+.*lower learning rate") as info:

@@ -54,60 +54,11 @@ def read_csv_series(path, columns=None, *, date_columns=None, missing: str = "er
     if missing not in ("error", "interpolate"):
         raise ConfigError(f"missing should be 'error' or 'interpolate', got {missing!r}")
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"no such CSV file: {path}" if not path.exists() else f"{path} is not a file")
-    try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path} is not UTF-8 text (byte {exc.start})") from None
-    reader = csv.reader(io.StringIO(text))
-    rows, lines = [], []  # blank lines are skipped; errors name the file's own line numbers
-    for r in reader:
-        if any(c.strip() for c in r):
-            rows.append(r)
-            lines.append(reader.line_num)
-    if not rows:
-        raise DataError(f"{path} is empty: a CSV series needs a header row and data rows")
-    header = [h.strip() for h in rows[0]]
-    body, lines = rows[1:], lines[1:]
-    if not body:
-        raise DataError(f"{path} has a header ({', '.join(header)}) but no data rows")
+    header, body, lines = _csv_rows(path)
+    columns, date_columns = _choose_columns(path, header, columns, date_columns)
     index = {h: i for i, h in enumerate(header)}
-    if date_columns is None:
-        lower = {h.lower(): h for h in header}
-        if "year" in lower and "month" in lower:
-            date_columns = [lower["year"], lower["month"]] + ([lower["day"]] if "day" in lower else [])
-        else:
-            date_columns = [lower[n] for n in DATE_NAMES if n in lower][:1]
-    else:
-        date_columns = [date_columns] if isinstance(date_columns, str) else list(date_columns)
-    if columns is None:
-        columns = [h for h in header if h not in date_columns]
-    else:
-        columns = [columns] if isinstance(columns, str) else list(columns)
-    for name in [*columns, *date_columns]:
-        if name not in index:
-            raise DataError(f"{path} has no column {name!r}; its columns are {', '.join(header)}")
-    if not columns:
-        raise DataError(f"{path}: no value columns to read (columns: {', '.join(header)})")
-    for r, row in enumerate(body):
-        if len(row) != len(header):
-            raise DataError(f"{path}, line {lines[r]}: {len(row)} fields, but the header has {len(header)}")
     dates = _dates(path, body, lines, [index[c] for c in date_columns]) if date_columns else None
-    values = np.empty((len(body), len(columns)))
-    for j, name in enumerate(columns):
-        k = index[name]
-        for r, row in enumerate(body):
-            cell = row[k].strip()
-            if cell.lower() in MISSING_TOKENS:
-                values[r, j] = math.nan
-                continue
-            try:
-                values[r, j] = float(cell)
-            except ValueError:
-                raise DataError(f"{path}, line {lines[r]}, column {name!r}: {cell!r} is not a number") from None
-            if not math.isfinite(values[r, j]):
-                values[r, j] = math.nan
+    values = _parse_values(path, body, lines, [(name, index[name]) for name in columns])
     gaps = np.isnan(values)
     counts = {name: int(gaps[:, j].sum()) for j, name in enumerate(columns)}
     if gaps.any():
@@ -125,6 +76,73 @@ def read_csv_series(path, columns=None, *, date_columns=None, missing: str = "er
                 raise DataError(f"{path}: column {name!r} has no values at all")
         values = interpolate_missing(values)
     return values, {"columns": columns, "dates": dates, "missing": counts, "path": str(path)}
+
+
+def _csv_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
+    """``(header, rows, line numbers)`` of a CSV file; blank lines are skipped, and every row has
+    the header's number of fields (errors name the file's own line numbers)."""
+    if not path.is_file():
+        raise DataError(f"no such CSV file: {path}" if not path.exists() else f"{path} is not a file")
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} is not UTF-8 text (byte {exc.start})") from None
+    reader = csv.reader(io.StringIO(text))
+    rows, lines = [], []
+    for r in reader:
+        if any(c.strip() for c in r):
+            rows.append(r)
+            lines.append(reader.line_num)
+    if not rows:
+        raise DataError(f"{path} is empty: a CSV series needs a header row and data rows")
+    header = [h.strip() for h in rows[0]]
+    body, lines = rows[1:], lines[1:]
+    if not body:
+        raise DataError(f"{path} has a header ({', '.join(header)}) but no data rows")
+    for r, row in enumerate(body):
+        if len(row) != len(header):
+            raise DataError(f"{path}, line {lines[r]}: {len(row)} fields, but the header has {len(header)}")
+    return header, body, lines
+
+
+def _choose_columns(path: Path, header: list[str], columns, date_columns) -> tuple[list[str], list[str]]:
+    """The value and date columns to read: as asked, or found by name (see :func:`read_csv_series`)."""
+    if date_columns is None:
+        lower = {h.lower(): h for h in header}
+        if "year" in lower and "month" in lower:
+            date_columns = [lower["year"], lower["month"]] + ([lower["day"]] if "day" in lower else [])
+        else:
+            date_columns = [lower[n] for n in DATE_NAMES if n in lower][:1]
+    else:
+        date_columns = [date_columns] if isinstance(date_columns, str) else list(date_columns)
+    if columns is None:
+        columns = [h for h in header if h not in date_columns]
+    else:
+        columns = [columns] if isinstance(columns, str) else list(columns)
+    for name in [*columns, *date_columns]:
+        if name not in header:
+            raise DataError(f"{path} has no column {name!r}; its columns are {', '.join(header)}")
+    if not columns:
+        raise DataError(f"{path}: no value columns to read (columns: {', '.join(header)})")
+    return columns, date_columns
+
+
+def _parse_values(path: Path, body, lines, columns: list[tuple[str, int]]) -> np.ndarray:
+    """The value columns ``(name, field index)`` as (T, C) float64, NaN where a value is missing."""
+    values = np.empty((len(body), len(columns)))
+    for j, (name, k) in enumerate(columns):
+        for r, row in enumerate(body):
+            cell = row[k].strip()
+            if cell.lower() in MISSING_TOKENS:
+                values[r, j] = math.nan
+                continue
+            try:
+                values[r, j] = float(cell)
+            except ValueError:
+                raise DataError(f"{path}, line {lines[r]}, column {name!r}: {cell!r} is not a number") from None
+            if not math.isfinite(values[r, j]):
+                values[r, j] = math.nan
+    return values
 
 
 def _dates(path, body, lines, idx) -> list[str]:

@@ -38,6 +38,23 @@ from rnnlab.functional.activations import tanh_grad_from_output
 NONLINEARITIES = ("tanh", "relu")
 
 
+def check_lengths(lengths, N: int, T: int) -> np.ndarray:
+    """The one check of a padded batch's sequence lengths: (N,) integers in 1..T, as int64.
+
+    Every layer and model that takes ``lengths`` calls it, so the rule and its error (a
+    ShapeError: the lengths describe the batch's shape) are the same everywhere.
+    """
+    lengths = np.asarray(lengths)
+    if lengths.shape != (N,):
+        raise ShapeError(f"lengths should have shape ({N},), one length per sequence, got {lengths.shape}")
+    if lengths.dtype.kind not in "iu":
+        raise ShapeError(f"lengths should be integers, got dtype {lengths.dtype}")
+    if N and (lengths.min() < 1 or lengths.max() > T):
+        raise ShapeError(f"lengths should be between 1 and the padded length T = {T}, got values from "
+                         f"{lengths.min()} to {lengths.max()}")
+    return lengths.astype(np.int64, copy=False)
+
+
 class Packing:
     """The layout of a batch of sequences of different lengths, sorted by decreasing length.
 
@@ -67,19 +84,10 @@ class Packing:
         """Validate user ``lengths`` (None, or (N,) integers in 1..T); None when all equal T."""
         if lengths is None:
             return None
-        lengths = np.asarray(lengths)
-        if lengths.shape != (N,):
-            raise ShapeError(f"lengths should have shape ({N},), one length per sequence, got {lengths.shape}")
-        if lengths.dtype.kind not in "iu":
-            raise ShapeError(f"lengths should be integers, got dtype {lengths.dtype}")
-        if N and (lengths.min() < 1 or lengths.max() > T):
-            raise ShapeError(
-                f"lengths should be between 1 and the padded length T = {T}, got values from "
-                f"{lengths.min()} to {lengths.max()}"
-            )
+        lengths = check_lengths(lengths, N, T)
         if (lengths == T).all():
             return None
-        return Packing(lengths.astype(np.int64), T)
+        return Packing(lengths, T)
 
     def reverse(self, a: np.ndarray) -> np.ndarray:
         """Reverse each sequence of a (T, N, ...) array within its own length (a copy)."""

@@ -1,7 +1,7 @@
 """Model: a Module that knows its configuration, so it can be saved, loaded and trained.
 
 Subclasses implement ``get_config()`` (JSON-able constructor arguments), ``check_data``,
-``train_batch`` and ``evaluate``; they get ``save`` / ``load`` and ``fit`` from here.
+``train_batch`` (returning a :class:`BatchResult`) and ``evaluate``; they get ``save`` / ``load`` and ``fit`` from here.
 Every subclass is registered by class name, so :func:`load_model` can rebuild any
 saved model from its file alone.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 from rnnlab import io
 from rnnlab.errors import ConfigError, ModelFileError
@@ -19,8 +20,20 @@ from rnnlab.nn.module import Module, resolve_dtype
 MODEL_TYPES: dict[str, type[Model]] = {}
 
 
+class BatchResult(NamedTuple):
+    """What every model's ``train_batch`` returns: ``loss`` (the batch mean), ``correct`` (how many
+    predictions were right; None for a model with no accuracy, see ``Model.has_accuracy``) and
+    ``count`` (how many items, or their total weight, the mean is over)."""
+
+    loss: float
+    correct: float | None
+    count: float
+
+
 class Model(Module):
     """Base class of the task models (see the module docstring)."""
+
+    has_accuracy = True  # False: a regressor (the Forecaster), whose BatchResult.correct is None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

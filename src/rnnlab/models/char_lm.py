@@ -16,8 +16,10 @@ from rnnlab.data.text import eval_streams, split_text, stream_batches
 from rnnlab.data.vocab import Vocab
 from rnnlab.errors import ConfigError, DataError, UnknownTokenError
 from rnnlab.functional.activations import log_softmax, softmax
+from rnnlab.models.base import BatchResult
 from rnnlab.models.next_token import NextTokenModel
 from rnnlab.nn.init import as_generator
+from rnnlab.nn.module import module_mode
 
 LN2 = math.log(2.0)
 
@@ -98,15 +100,14 @@ class CharLM(NextTokenModel):
         self.rnn.state_parts(self.rnn.state_from_parts(parts), parts[0].shape[1])  # the shapes are checked
         self._carry = self.rnn.state_from_parts(parts)
 
-    def train_batch(self, ids, targets, mask=None) -> tuple[float, float, float]:
+    def train_batch(self, ids, targets, mask=None) -> BatchResult:
         """One truncated-BPTT step on the next chunk of every stream (rows = streams), continuing
         from the state the previous chunk ended in (when the batch has the same number of rows)."""
         states = self._carry if self._carry is not None and self._carry_rows() == ids.shape[0] else None
         loss, correct = self._loss(ids, targets, mask, states)
         self._carry = self._finals  # fresh arrays: the gradient stops here
-        count = ids.size if mask is None else float(mask.sum())
         self.backward()
-        return loss, correct, count
+        return BatchResult(loss, correct, ids.size if mask is None else float(mask.sum()))
 
     def _carry_rows(self) -> int:
         """The number of streams the carried state is for."""
@@ -167,21 +168,18 @@ class CharLM(NextTokenModel):
         data = self.check_data(ids, targets, mask)
         ids, targets = data[0], data[1]
         w = None if mask is None else np.asarray(data[2], dtype=np.float64)
-        was_training = self.training
-        self.eval()
         states, nll, hits, total = None, 0.0, 0.0, 0.0
-        L = ids.shape[1]
-        for start in range(0, L, chunk):
-            sl = slice(start, start + chunk)
-            scores_cm, states = self._scores_cm(ids[:, sl], states)  # (V, t*N), column s*N + n
-            logp = log_softmax(scores_cm.astype(np.float64), axis=0)
-            tgt = targets[:, sl].T.reshape(-1)
-            cols = np.arange(tgt.size)
-            weight = np.ones(tgt.size) if w is None else w[:, sl].T.reshape(-1)
-            nll -= float(logp[tgt, cols] @ weight)
-            hits += float((logp.argmax(axis=0) == tgt) @ weight)
-            total += float(weight.sum())
-        self.train(was_training)
+        with module_mode(self):
+            for start in range(0, ids.shape[1], chunk):
+                sl = slice(start, start + chunk)
+                scores_cm, states = self._scores_cm(ids[:, sl], states)  # (V, t*N), column s*N + n
+                logp = log_softmax(scores_cm.astype(np.float64), axis=0)
+                tgt = targets[:, sl].T.reshape(-1)
+                cols = np.arange(tgt.size)
+                weight = np.ones(tgt.size) if w is None else w[:, sl].T.reshape(-1)
+                nll -= float(logp[tgt, cols] @ weight)
+                hits += float((logp.argmax(axis=0) == tgt) @ weight)
+                total += float(weight.sum())
         loss = nll / total
         return {"loss": loss, "bits_per_char": loss / LN2, "accuracy": hits / total}
 
@@ -218,15 +216,10 @@ class CharLM(NextTokenModel):
         return self._stream(ids, length, float(temperature), top_k, top_p, as_generator(seed))
 
     def _stream(self, ids, length, temperature, top_k, top_p, rng) -> Iterator[str]:
-        was_training = self.training
-        self.eval()
-        try:
+        with module_mode(self):
             scores_cm, state = self._scores_cm(ids[None, :])
-            scores = scores_cm[:, -1].astype(np.float64)  # after the last prime character
-            E, W, b = self.embedding.params["weight"], self.fc.params["weight"], self.fc.params["bias"]
-            tokens = self.vocab.tokens
-        finally:
-            self.train(was_training)
+        scores = scores_cm[:, -1].astype(np.float64)  # after the last prime character
+        tokens = self.vocab.tokens
         for _ in range(length):
             if temperature == 0.0:
                 nxt = int(np.argmax(scores))
@@ -234,8 +227,8 @@ class CharLM(NextTokenModel):
                 probs = filter_probs(softmax(scores / temperature), top_k, top_p)
                 nxt = int(rng.choice(probs.size, p=probs))
             yield tokens[nxt]
-            h, state = self.rnn.step(E[nxt][None, :], state)
-            scores = (W @ h[0] + b).astype(np.float64)
+            h, state = self.rnn.step(self.embedding.forward(np.array([nxt])), state)  # (1, H)
+            scores = self.fc.forward(h)[0].astype(np.float64)
 
     def sample(self, prime: str, length: int = 200, *, temperature: float = 1.0, top_k: int | None = None,
                top_p: float | None = None, seed=None, unknown: str = "error") -> str:

@@ -15,11 +15,11 @@ from rnnlab.data.vocab import Vocab
 from rnnlab.errors import ConfigError, DataError, RnnlabError, ShapeError
 from rnnlab.functional.activations import softmax
 from rnnlab.functional.losses import softmax_cross_entropy_cm
-from rnnlab.models.base import Model
+from rnnlab.models.base import BatchResult, Model
 from rnnlab.nn.init import as_generator
 from rnnlab.nn.inputs import TokenInput
 from rnnlab.nn.layers import Embedding, Linear
-from rnnlab.nn.module import resolve_dtype
+from rnnlab.nn.module import module_mode, resolve_dtype
 from rnnlab.nn.recurrent import CELL_TYPES
 from rnnlab.nn.recurrent import parameter_shapes as recurrent_shapes
 
@@ -204,16 +204,15 @@ class NextTokenModel(Model):
         last, self._last = self._last, None
         self._backward_cm(*last)
 
-    def train_batch(self, ids, targets, mask=None) -> tuple[float, float, float]:
+    def train_batch(self, ids, targets, mask=None) -> BatchResult:
         """One forward and backward pass on validated data (see :meth:`check_data`).
 
-        Returns ``(loss, correct, count)``: the mean loss, the number of (unmasked) steps
-        whose target got the highest score, and the number (or total weight) of unmasked steps.
+        Returns the :class:`~rnnlab.models.BatchResult`: the mean loss, the number of (unmasked)
+        steps whose target got the highest score, and the number (or total weight) of unmasked steps.
         """
         loss, correct = self._loss(ids, targets, mask)
-        count = ids.size if mask is None else float(mask.sum())
         self.backward()
-        return loss, correct, count
+        return BatchResult(loss, correct, ids.size if mask is None else float(mask.sum()))
 
     # -- evaluation / prediction -----------------------------------------------------------
     def predict_proba(self, ids, state=None, batch_size: int = 1024) -> np.ndarray:
@@ -223,17 +222,15 @@ class NextTokenModel(Model):
         """
         ids = self._check_ids(ids)
         states = self.rnn.state_parts(state, ids.shape[0])
-        was_training = self.training
-        self.eval()
         out = []
-        for start in range(0, ids.shape[0], batch_size):
-            sl = slice(start, start + batch_size)
-            chunk = ids[sl]
-            chunk_state = None if states is None else self.rnn.state_from_parts(tuple(s[:, sl] for s in states))
-            scores_cm, _ = self._scores_cm(chunk, chunk_state)
-            probs = softmax(scores_cm, axis=0)  # (V, T*n)
-            out.append(probs.reshape(-1, chunk.shape[1], chunk.shape[0]).transpose(2, 1, 0))
-        self.train(was_training)
+        with module_mode(self):
+            for start in range(0, ids.shape[0], batch_size):
+                sl = slice(start, start + batch_size)
+                chunk = ids[sl]
+                chunk_state = None if states is None else self.rnn.state_from_parts(tuple(s[:, sl] for s in states))
+                scores_cm, _ = self._scores_cm(chunk, chunk_state)
+                probs = softmax(scores_cm, axis=0)  # (V, T*n)
+                out.append(probs.reshape(-1, chunk.shape[1], chunk.shape[0]).transpose(2, 1, 0))
         return np.concatenate(out, axis=0)
 
     def evaluate(self, ids, targets, mask=None, batch_size: int = 1024) -> dict:

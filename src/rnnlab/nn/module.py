@@ -21,6 +21,7 @@ the dict entries. :meth:`Module.load_state_dict` does exactly that.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import numpy as np
@@ -224,3 +225,26 @@ class Module:
         for name, child in self._modules.items():
             lines.append(f"  ({name}): " + repr(child).replace("\n", "\n  "))
         return "\n".join(lines) + "\n)"
+
+
+@contextlib.contextmanager
+def module_mode(module: Module, training: bool = False):
+    """Within the block, ``module`` and its children are in training mode (``training=True``) or in
+    evaluation mode (no dropout, the default); afterwards the mode is what it was, whatever happened.
+
+    Example::
+
+        >>> from rnnlab.nn import LSTM
+        >>> lstm = LSTM(2, 3, 2, dropout=0.5, rng=0)
+        >>> with module_mode(lstm):
+        ...     lstm.training
+        False
+        >>> lstm.training
+        True
+    """
+    was = module.training
+    module.train(training)
+    try:
+        yield module
+    finally:
+        module.train(was)

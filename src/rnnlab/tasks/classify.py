@@ -12,7 +12,8 @@ from rnnlab import datasets
 from rnnlab.config import check_fields, option
 from rnnlab.data.ts import pad_sequences, read_ts
 from rnnlab.errors import ConfigError, DataError
-from rnnlab.models.sequence import POOLINGS, SequenceClassifier
+from rnnlab.models.classifier import SequenceClassifier
+from rnnlab.models.encoder import POOLINGS
 from rnnlab.tasks.base import RecurrentModelConfig, RunConfig, Task, TaskData
 
 

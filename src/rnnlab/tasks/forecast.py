@@ -22,7 +22,7 @@ from rnnlab.data.series import (
     windows,
 )
 from rnnlab.errors import ConfigError, DataError
-from rnnlab.models.sequence import LOSSES, Forecaster
+from rnnlab.models.forecaster import LOSSES, Forecaster
 from rnnlab.tasks.base import RecurrentModelConfig, RunConfig, Task, TaskData
 
 

@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,7 @@ from tqdm import tqdm
 from rnnlab import io
 from rnnlab.errors import ConfigError, DataError, ModelFileError, TrainingDiverged, TrainingInterrupted
 from rnnlab.nn.init import as_generator
+from rnnlab.nn.module import module_mode
 from rnnlab.optim import Optimizer, clip_grad_norm_, clip_grad_value_, grad_norm, make_optimizer
 from rnnlab.training.config import TrainConfig
 from rnnlab.training.history import History
@@ -38,6 +40,73 @@ CHECKPOINT_KIND = "checkpoint"
 
 def _fmt(x) -> str:
     return "-" if x is None else f"{x:.4f}"
+
+
+@dataclass
+class EpochPosition:
+    """Where training stands inside an epoch: what a mid-epoch checkpoint saves.
+
+    order: the epoch's order of the training sequences; next_step: the next step (from 1);
+    loss_sum, correct (None for a model without accuracy), count, seqs: the running totals;
+    elapsed: training seconds so far (``started`` is the clock reading it counts from).
+    """
+
+    order: np.ndarray
+    next_step: int = 1
+    loss_sum: float = 0.0
+    correct: float | None = 0.0
+    count: float = 0.0
+    seqs: int = 0
+    elapsed: float = 0.0
+    started: float = field(default_factory=time.perf_counter, compare=False)
+
+    def add(self, result, sequences: int) -> None:
+        """Count one step's :class:`~rnnlab.models.BatchResult`."""
+        self.loss_sum += result.loss * result.count
+        if self.correct is not None:
+            self.correct += result.correct
+        self.count += result.count
+        self.seqs += sequences
+
+    def to_header(self) -> dict:
+        """The JSON-able part (``order`` is saved as an array beside it)."""
+        return {"next_step": self.next_step, "loss_sum": self.loss_sum, "correct": self.correct, "count": self.count,
+                "seqs": self.seqs, "elapsed": self.elapsed}
+
+    @classmethod
+    def from_header(cls, values: dict, order: np.ndarray) -> EpochPosition:
+        """The inverse of :meth:`to_header`."""
+        return cls(np.asarray(order), int(values["next_step"]), float(values["loss_sum"]),
+                   None if values["correct"] is None else float(values["correct"]), float(values["count"]),
+                   int(values["seqs"]), float(values["elapsed"]))
+
+
+class _BarUpdates:
+    """The progress bar inside an epoch: advanced in batches of steps, its postfix redrawn at most
+    four times a second (tqdm's own refreshes cost more than a small training step)."""
+
+    def __init__(self, bar, last_row, position: EpochPosition):
+        self.bar, self.last_row, self.position = bar, last_row, position
+        self.pending = 0
+        self.last_post = time.perf_counter()
+
+    def stepped(self) -> None:
+        self.pending += 1
+        now = time.perf_counter()
+        if now - self.last_post <= 0.25:
+            return
+        self.flush()
+        p = self.position
+        post = {"loss": f"{p.loss_sum / p.count:.4f}"}
+        if self.last_row is not None and self.last_row["val_loss"] is not None:
+            post["val_loss"] = f"{self.last_row['val_loss']:.4f}"
+        post["seq/s"] = f"{p.seqs / max(1e-9, now - p.started):,.0f}"
+        self.bar.set_postfix(post, refresh=False)
+        self.last_post = now
+
+    def flush(self) -> None:
+        self.bar.update(self.pending)
+        self.pending = 0
 
 
 class Trainer:
@@ -76,8 +145,9 @@ class Trainer:
         self.best_epoch = 0
         self.plateau_bad = 0
         self.stopped_early = False
-        self._partial: dict | None = None  # the position inside an interrupted epoch
+        self._partial: EpochPosition | None = None  # the position inside an interrupted epoch
         self._stop = False
+        self._bits_per_char = None
 
     def stop(self) -> None:
         """Ask :meth:`run` to stop after the current step (safe from another thread or a callback);
@@ -88,7 +158,7 @@ class Trainer:
     @property
     def steps_into_epoch(self) -> int | None:
         """Steps already done in an interrupted epoch (None when stopped between epochs)."""
-        return None if self._partial is None else self._partial["next_step"] - 1
+        return None if self._partial is None else self._partial.next_step - 1
 
     @property
     def n_steps(self) -> int:
@@ -109,16 +179,15 @@ class Trainer:
         model = self.model
         params, grads = model.flat_parameters()
         backup = params.copy()
-        was_training = model.training
-        model.train()
         disable = None if self.config.progress is None else not self.config.progress
         total = max(0, target - self.epoch) * self.n_steps
-        done_in_epoch = self._partial["next_step"] - 1 if self._partial else 0
+        done_in_epoch = self._partial.next_step - 1 if self._partial else 0
         bar = tqdm(total=total, initial=done_in_epoch, unit="step", file=sys.stderr, disable=disable,
                    dynamic_ncols=True, leave=True)
         previous_handler = self._install_sigint()
         try:
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+            with module_mode(model, training=True), np.errstate(over="ignore", invalid="ignore", divide="ignore",
+                                                                under="ignore"):
                 while self.epoch < target and not self.stopped_early:
                     self._epoch(params, grads, backup, bar, target, on_interrupt)
                     if on_epoch_end is not None:
@@ -130,7 +199,6 @@ class Trainer:
             if previous_handler is not None:
                 signal.signal(signal.SIGINT, previous_handler)
             bar.close()
-            model.train(was_training)
         return self.history
 
     def _install_sigint(self):
@@ -146,106 +214,120 @@ class Trainer:
         return signal.signal(signal.SIGINT, handler)
 
     def _epoch(self, params, grads, backup, bar, target, on_interrupt) -> None:
-        cfg = self.config
+        """One epoch (or the rest of an interrupted one): steps, then validation and the log line."""
         epoch = self.epoch + 1
-        n = self.arrays[0].shape[0]
-        if self._partial is None:
-            self.model.start_epoch()
-            self.optimizer.lr = scheduled_lr(cfg, epoch, self.optimizer.lr)
-            order = self.rng.permutation(n) if cfg.shuffle else np.arange(n)
-            state = {"order": order, "next_step": 1, "loss_sum": 0.0, "correct": 0.0, "count": 0.0, "seqs": 0,
-                     "elapsed": 0.0}
-        else:
-            state, self._partial = self._partial, None
+        position = self._start_or_resume_epoch(epoch)
         bar.set_description(f"epoch {epoch}/{target}")
-        bs, n_steps = cfg.batch_size, self.n_steps
-        order = state["order"]
-        t0 = time.perf_counter() - state["elapsed"]
-        last_post = time.perf_counter()
-        last_row = self.history.rows[-1] if self.history.rows else None
-        pending = 0
-        for step in range(state["next_step"], n_steps + 1):
+        progress = _BarUpdates(bar, self.history.rows[-1] if self.history.rows else None, position)
+        for step in range(position.next_step, self.n_steps + 1):
             if self._stop:
-                state["next_step"] = step
-                state["elapsed"] = time.perf_counter() - t0
-                self._partial = state
-                bar.update(pending)
-                path = on_interrupt(self) if on_interrupt is not None else None
-                where = f"; checkpoint saved to {path}" if path else ""
-                raise TrainingInterrupted(f"training interrupted at epoch {epoch}, step {step}{where}",
-                                          epoch, step, path)
-            idx = order[(step - 1) * bs : step * bs]
-            grads.fill(0.0)
-            loss, c, k = self.model.train_batch(*(a[idx] for a in self.arrays))
-            norm = grad_norm(grads)
-            if not (math.isfinite(loss) and math.isfinite(norm)):
-                if not math.isfinite(loss):
-                    np.copyto(params, backup)  # these parameters gave a non-finite loss: go back one step
-                what = f"the loss became {loss}" if not math.isfinite(loss) else f"the gradient norm became {norm}"
-                hint = "" if cfg.clip_norm else " or gradient clipping by norm (clip_norm=5, --clip-norm 5)"
-                raise TrainingDiverged(
-                    f"training diverged at epoch {epoch}, step {step}: {what}. Try a lower learning rate "
-                    f"(now {self.optimizer.lr:g}){hint}. The model keeps the last parameters that gave a finite loss.",
-                    epoch, step,
-                )
-            if cfg.clip_value is not None:
-                clip_grad_value_(grads, cfg.clip_value)
-                norm = None  # changed by the value clip: clip_grad_norm_ measures it again
-            if cfg.clip_norm is not None:
-                clip_grad_norm_(grads, cfg.clip_norm, norm)
-            np.copyto(backup, params)
-            self.optimizer.step()
-            self.step += 1
-            state["loss_sum"] += loss * k
-            # a regressor reports no correct count (None): its accuracy stays None
-            state["correct"] = None if c is None or state["correct"] is None else state["correct"] + c
-            state["count"] += k
-            state["seqs"] += len(idx)
-            pending += 1
-            now = time.perf_counter()
-            if now - last_post > 0.25:
-                bar.update(pending)
-                pending = 0
-                post = {"loss": f"{state['loss_sum'] / state['count']:.4f}"}
-                if last_row is not None and last_row["val_loss"] is not None:
-                    post["val_loss"] = f"{last_row['val_loss']:.4f}"
-                post["seq/s"] = f"{state['seqs'] / max(1e-9, now - t0):,.0f}"
-                bar.set_postfix(post, refresh=False)
-                last_post = now
-        bar.update(pending)
-        train_time = time.perf_counter() - t0
+                self._pause(position, step, progress, on_interrupt)
+            self._train_step(position, step, params, grads, backup)
+            progress.stepped()
+        progress.flush()
+        row = self._finish_epoch(epoch, position)
+        self._log(row, bar, target)
+
+    def _start_or_resume_epoch(self, epoch: int) -> EpochPosition:
+        """A fresh epoch's position (the model told, the schedule applied, the order drawn), or the
+        interrupted one's."""
+        if self._partial is not None:
+            position, self._partial = self._partial, None
+            position.started = time.perf_counter() - position.elapsed
+            return position
+        self.model.start_epoch()
+        self.optimizer.lr = scheduled_lr(self.config, epoch, self.optimizer.lr)
+        n = self.arrays[0].shape[0]
+        order = self.rng.permutation(n) if self.config.shuffle else np.arange(n)
+        return EpochPosition(order, correct=0.0 if self.model.has_accuracy else None)
+
+    def _pause(self, position: EpochPosition, step: int, progress, on_interrupt):
+        """Stop before ``step``: keep the exact position, checkpoint it, raise TrainingInterrupted."""
+        position.next_step = step
+        position.elapsed = time.perf_counter() - position.started
+        self._partial = position
+        progress.flush()
+        path = on_interrupt(self) if on_interrupt is not None else None
+        where = f"; checkpoint saved to {path}" if path else ""
+        raise TrainingInterrupted(f"training interrupted at epoch {self.epoch + 1}, step {step}{where}",
+                                  self.epoch + 1, step, path)
+
+    def _train_step(self, position: EpochPosition, step: int, params, grads, backup) -> None:
+        """One optimizer step on batch ``step``: forward and backward, the divergence check, clipping."""
+        bs = self.config.batch_size
+        idx = position.order[(step - 1) * bs : step * bs]
+        grads.fill(0.0)
+        result = self.model.train_batch(*(a[idx] for a in self.arrays))
+        norm = grad_norm(grads)
+        if not (math.isfinite(result.loss) and math.isfinite(norm)):
+            self._diverged(result.loss, norm, step, params, backup)
+        self._clip(grads, norm)
+        np.copyto(backup, params)
+        self.optimizer.step()
+        self.step += 1
+        position.add(result, len(idx))
+
+    def _diverged(self, loss: float, norm: float, step: int, params, backup):
+        """Raise TrainingDiverged; after a non-finite loss the parameters go back one step first."""
+        if not math.isfinite(loss):
+            np.copyto(params, backup)  # these parameters gave a non-finite loss: go back one step
+        what = f"the loss became {loss}" if not math.isfinite(loss) else f"the gradient norm became {norm}"
+        hint = "" if self.config.clip_norm else " or gradient clipping by norm (clip_norm=5, --clip-norm 5)"
+        raise TrainingDiverged(
+            f"training diverged at epoch {self.epoch + 1}, step {step}: {what}. Try a lower learning rate "
+            f"(now {self.optimizer.lr:g}){hint}. The model keeps the last parameters that gave a finite loss.",
+            self.epoch + 1, step,
+        )
+
+    def _clip(self, grads, norm: float) -> None:
+        cfg = self.config
+        if cfg.clip_value is not None:
+            clip_grad_value_(grads, cfg.clip_value)
+            norm = None  # changed by the value clip: clip_grad_norm_ measures it again
+        if cfg.clip_norm is not None:
+            clip_grad_norm_(grads, cfg.clip_norm, norm)
+
+    def _finish_epoch(self, epoch: int, position: EpochPosition) -> dict:
+        """The epoch's history row (validation included); best, schedule and early stopping updated."""
+        n = self.arrays[0].shape[0]
+        train_time = time.perf_counter() - position.started
         row = {
             "epoch": epoch,
-            "train_loss": state["loss_sum"] / state["count"],
-            "train_accuracy": None if state["correct"] is None else state["correct"] / state["count"],
+            "train_loss": position.loss_sum / position.count,
+            "train_accuracy": None if position.correct is None else position.correct / position.count,
             "lr": self.optimizer.lr,
             "seq_per_s": n / train_time if train_time > 0 else None,
         }
-        bpc = None
         if self.validation is not None:
-            self.model.eval()
-            metrics = self.model.evaluate(*self.validation)
-            self.model.train()
+            with module_mode(self.model):
+                metrics = self.model.evaluate(*self.validation)
             row["val_loss"], row["val_accuracy"] = metrics["loss"], metrics["accuracy"]
-            bpc = metrics.get("bits_per_char")  # a language model's loss in bits, for the log line
-        row["time_s"] = time.perf_counter() - t0
+            self._bits_per_char = metrics.get("bits_per_char")  # a language model's loss in bits, for the log
+        row["time_s"] = time.perf_counter() - position.started
         self.history.append(row)
         self.epoch = epoch
         self._after_epoch(self.history.rows[-1])
+        return row
+
+    def _log(self, row: dict, bar, target: int) -> None:
+        """The bar's final postfix for the epoch, and (every ``log_every`` epochs) one log line."""
         post = {"loss": _fmt(row["train_loss"])}
         if row.get("val_loss") is not None:
             post["val_loss"] = _fmt(row["val_loss"])
         if row["seq_per_s"]:
             post["seq/s"] = f"{row['seq_per_s']:,.0f}"
         bar.set_postfix(post, refresh=True)
-        if cfg.log_every and (epoch == 1 or epoch % cfg.log_every == 0 or epoch == target or self.stopped_early):
-            tqdm.write(
-                f"epoch {epoch}/{target}  loss {row['train_loss']:.4f}  acc {_fmt(row['train_accuracy'])}"
-                f"  val_loss {_fmt(row.get('val_loss'))}" + (f" ({bpc:.3f} bits/char)" if bpc is not None else "")
-                + f"  val_acc {_fmt(row.get('val_accuracy'))}"
-                f"  lr {self.optimizer.lr:.3g}" + ("  (early stop)" if self.stopped_early else ""),
-                file=sys.stderr,
-            )
+        epoch, every = row["epoch"], self.config.log_every
+        if not every or not (epoch == 1 or epoch % every == 0 or epoch == target or self.stopped_early):
+            return
+        bpc = self._bits_per_char if self.validation is not None else None
+        tqdm.write(
+            f"epoch {epoch}/{target}  loss {row['train_loss']:.4f}  acc {_fmt(row['train_accuracy'])}"
+            f"  val_loss {_fmt(row.get('val_loss'))}" + (f" ({bpc:.3f} bits/char)" if bpc is not None else "")
+            + f"  val_acc {_fmt(row.get('val_accuracy'))}"
+            f"  lr {self.optimizer.lr:.3g}" + ("  (early stop)" if self.stopped_early else ""),
+            file=sys.stderr,
+        )
 
     def _after_epoch(self, row: dict) -> None:
         """Best-so-far tracking, the plateau schedule and early stopping."""
@@ -283,8 +365,8 @@ class Trainer:
         arrays.update({f"optimizer.{k}": v for k, v in opt_arrays.items()})
         arrays.update({f"carry.{k}": v for k, v in self.model.carried_state().items()})
         if self._partial is not None:
-            partial = {k: v for k, v in self._partial.items() if k != "order"}
-            arrays["trainer.order"] = self._partial["order"]
+            partial = self._partial.to_header()
+            arrays["trainer.order"] = self._partial.order
         header = {
             "kind": CHECKPOINT_KIND,
             "model": type(self.model).__name__,
@@ -341,8 +423,7 @@ class Trainer:
             self.history = History(t["history"])
             self.model.set_carried_state({k[len("carry."):]: v for k, v in arrays.items() if k.startswith("carry.")})
             if t["partial"] is not None:
-                self._partial = dict(t["partial"])
-                self._partial["order"] = arrays["trainer.order"]
+                self._partial = EpochPosition.from_header(t["partial"], arrays["trainer.order"])
         except ModelFileError:
             raise
         except (KeyError, TypeError, ValueError) as exc:
