@@ -131,7 +131,7 @@ def load_arrays(path) -> tuple[dict, dict[str, np.ndarray]]:
     Raises :class:`~rnnlab.errors.ModelFileError` naming the problem for a missing file,
     a file that is not an rnnlab model, a truncated or corrupt archive, unsafe content,
     or an unknown format version. Checking the arrays against a model's expected names and
-    shapes is the caller's job (see ``NextTokenModel.load``).
+    shapes is the caller's job (see ``Model.load``).
     """
     path = Path(path)
     if not path.exists():

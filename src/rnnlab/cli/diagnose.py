@@ -80,6 +80,7 @@ def run_gradcheck(args) -> int:
     return 0
 
 
+# this module's entries in the command table (cli/app.py): every command module declares its own alike
 GRADIENT_FLOW = Command("gradient-flow", "the vanishing-gradient picture: |dL/dh_t| for RNN, LSTM and GRU",
                         "How much gradient reaches each time step from a loss at the last one, for a vanilla RNN, an "
                         "LSTM and a GRU side by side (freshly initialised, random inputs).", FLOW_EPILOG,

@@ -41,6 +41,7 @@ def run(args) -> int:
     return 0
 
 
+# this module's entries in the command table (cli/app.py): every command module declares its own alike
 EVALUATE = Command("evaluate", "held-out results of a run's model",
                    "Evaluate a run's best model (or a model or checkpoint file) on the run's held-out data.", EPILOG,
                    add_arguments, run)

@@ -68,6 +68,7 @@ def run(args) -> int:
     return 0
 
 
+# this module's entries in the command table (cli/app.py): every command module declares its own alike
 FORECAST = Command("forecast", "forecast a series with a trained forecaster, to CSV and a plot",
                    "Forecast K steps from the start of the run's test part (against the actual values) or past the "
                    "end of the series, feeding forecasts back; write a CSV and a plot.", EPILOG, add_arguments, run)

@@ -139,6 +139,7 @@ def run_plot(args) -> int:
     return 0
 
 
+# this module's entries in the command table (cli/app.py): every command module declares its own alike
 INFO = Command("info", "what a model or run is: architecture, size, vocabulary, data, training",
                "Describe a model file, a checkpoint or a run folder.", INFO_EPILOG, add_info_arguments, run_info)
 DATASETS = Command("datasets", "the data sets bundled with rnnlab", "List the bundled data sets: what, size, licence.",

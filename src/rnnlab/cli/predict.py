@@ -83,6 +83,7 @@ def run_generate(args) -> int:
     return 0
 
 
+# this module's entries in the command table (cli/app.py): every command module declares its own alike
 PREDICT = Command("predict", "the most likely next letters after a sequence",
                   "Print the top-k next tokens after the given sequence, with probabilities (the notebook's "
                   "predict). Tokens may be given one per argument or run together.", PREDICT_EPILOG,

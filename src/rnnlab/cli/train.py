@@ -208,6 +208,7 @@ def run_resume(args) -> int:
     return 0
 
 
+# this module's entries in the command table (cli/app.py): every command module declares its own alike
 DEMO = Command("demo", "the notebook's letter task end to end, done right",
                "Generate the notebook's letter task, train on it, report held-out accuracy per step and "
                "cross-entropy against the best possible, show predictions, and save the run.", DEMO_EPILOG,

@@ -24,7 +24,7 @@ def read_text(path) -> str:
     Raises :class:`~rnnlab.errors.DataError` for a missing or empty file, a folder, or bytes
     that are not UTF-8 (naming the byte offset of the first bad byte).
     """
-    path = Path(path)
+    path = Path(path)  # the checks every file reader makes (io.load_arrays too), each with its own error type
     if not path.exists():
         raise DataError(f"no such text file: {path}")
     if path.is_dir():

@@ -95,6 +95,8 @@ def gru_recurrence_backward(dhs, dh_n, gates, hbuf, rec_n, weight_hh, batch_size
     drec = alloc((T, N, G), dtype)
     dh = np.empty((N, H), dtype)
     tmp = np.empty((N, H), dtype)
+    # each kernel writes its own time loop out in full (the RNN, LSTM and GRU loops start alike):
+    # a shared helper would cost a Python call per step, which is what these loops are built to avoid
     for t in range(T - 1, -1, -1):
         n = sizes[t]
         start_rows(dh, dh_n, sizes[t + 1] if t + 1 < T else 0, n)

@@ -98,6 +98,8 @@ def lstm_recurrence_backward(dhs, dh_n, dc_n, gates, hbuf, cbuf, tanh_c, weight_
     dh = np.empty((N, H), dtype)
     dc = np.empty((N, H), dtype)
     tmp = np.empty((N, H), dtype)
+    # each kernel writes its own time loop out in full (the RNN, LSTM and GRU loops start alike):
+    # a shared helper would cost a Python call per step, which is what these loops are built to avoid
     for t in range(T - 1, -1, -1):
         n = sizes[t]
         n_next = sizes[t + 1] if t + 1 < T else 0

@@ -161,6 +161,8 @@ def rnn_recurrence_backward(dhs, dh_n, hbuf, weight_hh, nonlinearity="tanh", bat
         deriv = tanh_grad_from_output(hs)  # 1 - h_t**2 (not 1 - tanh(h_t)**2: the notebook's bug)
     da = np.empty((T, N, H), hbuf.dtype) if batch_sizes is None else np.zeros((T, N, H), hbuf.dtype)
     dh = np.empty((N, H), hbuf.dtype)
+    # each kernel writes its own time loop out in full (the RNN, LSTM and GRU loops start alike):
+    # a shared helper would cost a Python call per step, which is what these loops are built to avoid
     for t in range(T - 1, -1, -1):
         n = sizes[t]
         start_rows(dh, dh_n, sizes[t + 1] if t + 1 < T else 0, n)

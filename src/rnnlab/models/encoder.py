@@ -44,7 +44,9 @@ class SequenceEncoder(Model):
     """
 
     def build_encoder(self, input_size, out_features, cell, hidden_size, num_layers, bidirectional, dropout, pooling,
-               mean, std, dtype, rng):
+                      mean, std, dtype, rng):
+        """Build the encoder's layers (``rnn``, ``fc`` with ``out_features`` outputs) and its scaling;
+        the constructor arguments are those of the subclasses (see their docstrings)."""
         self.input_size = check_int("input_size", input_size)
         if not isinstance(cell, str) or cell not in CELL_TYPES:
             raise ConfigError(f"cell should be one of {', '.join(CELL_TYPES)}, got {cell!r}")
@@ -63,6 +65,7 @@ class SequenceEncoder(Model):
         self._cache = None
 
     def encoder_config(self) -> dict:
+        """The encoder's part of ``get_config()``."""
         r = self.rnn
         return {"cell": r.cell, "hidden_size": r.hidden_size, "num_layers": r.num_layers,
                 "bidirectional": r.bidirectional, "dropout": r.dropout, "pooling": self.pooling,
@@ -70,6 +73,7 @@ class SequenceEncoder(Model):
 
     @staticmethod
     def encoder_shapes(config: dict, input_size: int, out_features: int) -> dict[str, tuple]:
+        """The encoder's parameter shapes for a config (see ``Model.parameter_shapes``), nothing built."""
         H = check_int("hidden_size", config.get("hidden_size", 64))
         L = config.get("num_layers", 1)
         bidirectional = bool(config.get("bidirectional", False))
@@ -79,14 +83,8 @@ class SequenceEncoder(Model):
                 "fc.bias": (out_features,)}
 
     def describe_encoder(self) -> str:
-        r = self.rnn
-        inner = f"{r.input_size}, {r.hidden_size}"
-        if r.num_layers > 1:
-            inner += f", {r.num_layers} layers" + (f", dropout {r.dropout:g}" if r.dropout else "")
-        if r.bidirectional:
-            inner += ", bidirectional"
-        return (f"{r.cell.upper()}({inner}) -> {self.pooling} state -> "
-                f"Linear({self.fc.in_features}, {self.fc.out_features})")
+        """The encoder's part of :meth:`describe`: ``GRU(12, 64, bidirectional) -> last state -> Linear(128, 9)``."""
+        return f"{self.rnn.summary()} -> {self.pooling} state -> Linear({self.fc.in_features}, {self.fc.out_features})"
 
     def set_scaling(self, values: np.ndarray) -> None:
         """The standardisation from (M, C) training values: their mean, and their standard deviation

@@ -107,14 +107,8 @@ class NextTokenModel(Model):
 
     def describe(self) -> str:
         """A one-line summary of the architecture, e.g. ``Embedding(26, 32) -> LSTM(32, 50) -> Linear(50, 26)``."""
-        r = self.rnn
-        inner = f"{r.input_size}, {r.hidden_size}"
-        if r.num_layers > 1:
-            inner += f", {r.num_layers} layers" + (f", dropout {r.dropout:g}" if r.dropout else "")
-        if r.cell == "rnn":
-            inner += f", {r.nonlinearity}"
         return (f"Embedding({self.embedding.num_embeddings}, {self.embedding.embedding_dim}) -> "
-                f"{r.cell.upper()}({inner}) -> Linear({self.fc.in_features}, {self.fc.out_features})")
+                f"{self.rnn.summary()} -> Linear({self.fc.in_features}, {self.fc.out_features})")
 
     def extra_repr(self) -> str:
         return f"vocab={len(self.vocab)}"

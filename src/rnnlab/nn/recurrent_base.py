@@ -94,6 +94,18 @@ class Recurrent(Module):
             s += ", bidirectional=True"
         return s
 
+    def summary(self) -> str:
+        """A short description for a model's one-line summary, e.g. ``LSTM(32, 50, 2 layers, bidirectional)``
+        (an RNN also names its nonlinearity)."""
+        inner = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers > 1:
+            inner += f", {self.num_layers} layers" + (f", dropout {self.dropout:g}" if self.dropout else "")
+        if self.cell == "rnn":
+            inner += f", {self.nonlinearity}"
+        if self.bidirectional:
+            inner += ", bidirectional"
+        return f"{self.cell.upper()}({inner})"
+
     def cell_options_repr(self) -> str:
         """The cell's own constructor options for ``repr`` (e.g. the RNN's nonlinearity)."""
         return ""

@@ -117,6 +117,7 @@ class ForecasterConfig(RecurrentModelConfig):
 class ForecastTask(Task):
     """Time-series forecasting (see :class:`~rnnlab.models.Forecaster`)."""
 
+    # the Task declaration every task makes (tasks/base.py): name, help, config classes, defaults
     name = "forecast"
     description = "forecast a time series from a CSV file h steps ahead, against persistence and seasonal naive"
     data_config = ForecastData

@@ -50,6 +50,7 @@ def load_run_text(source: str) -> str:
 class TextTask(Task):
     """Character-level language modelling (see :class:`~rnnlab.models.CharLM`)."""
 
+    # the Task declaration every task makes (tasks/base.py): name, help, config classes, defaults
     name = "text"
     description = "a character-level language model on a text file (char-rnn): bits per character, generation"
     data_config = TextData

@@ -20,7 +20,6 @@ import signal
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +31,7 @@ from rnnlab.nn.init import as_generator
 from rnnlab.nn.module import module_mode
 from rnnlab.optim import Optimizer, clip_grad_norm_, clip_grad_value_, grad_norm, make_optimizer
 from rnnlab.training.config import TrainConfig
+from rnnlab.training.epoch import EpochPosition, EpochProgress
 from rnnlab.training.history import History
 from rnnlab.training.schedules import improved, scheduled_lr
 
@@ -40,73 +40,6 @@ CHECKPOINT_KIND = "checkpoint"
 
 def _fmt(x) -> str:
     return "-" if x is None else f"{x:.4f}"
-
-
-@dataclass
-class EpochPosition:
-    """Where training stands inside an epoch: what a mid-epoch checkpoint saves.
-
-    order: the epoch's order of the training sequences; next_step: the next step (from 1);
-    loss_sum, correct (None for a model without accuracy), count, seqs: the running totals;
-    elapsed: training seconds so far (``started`` is the clock reading it counts from).
-    """
-
-    order: np.ndarray
-    next_step: int = 1
-    loss_sum: float = 0.0
-    correct: float | None = 0.0
-    count: float = 0.0
-    seqs: int = 0
-    elapsed: float = 0.0
-    started: float = field(default_factory=time.perf_counter, compare=False)
-
-    def add(self, result, sequences: int) -> None:
-        """Count one step's :class:`~rnnlab.models.BatchResult`."""
-        self.loss_sum += result.loss * result.count
-        if self.correct is not None:
-            self.correct += result.correct
-        self.count += result.count
-        self.seqs += sequences
-
-    def to_header(self) -> dict:
-        """The JSON-able part (``order`` is saved as an array beside it)."""
-        return {"next_step": self.next_step, "loss_sum": self.loss_sum, "correct": self.correct, "count": self.count,
-                "seqs": self.seqs, "elapsed": self.elapsed}
-
-    @classmethod
-    def from_header(cls, values: dict, order: np.ndarray) -> EpochPosition:
-        """The inverse of :meth:`to_header`."""
-        return cls(np.asarray(order), int(values["next_step"]), float(values["loss_sum"]),
-                   None if values["correct"] is None else float(values["correct"]), float(values["count"]),
-                   int(values["seqs"]), float(values["elapsed"]))
-
-
-class _BarUpdates:
-    """The progress bar inside an epoch: advanced in batches of steps, its postfix redrawn at most
-    four times a second (tqdm's own refreshes cost more than a small training step)."""
-
-    def __init__(self, bar, last_row, position: EpochPosition):
-        self.bar, self.last_row, self.position = bar, last_row, position
-        self.pending = 0
-        self.last_post = time.perf_counter()
-
-    def stepped(self) -> None:
-        self.pending += 1
-        now = time.perf_counter()
-        if now - self.last_post <= 0.25:
-            return
-        self.flush()
-        p = self.position
-        post = {"loss": f"{p.loss_sum / p.count:.4f}"}
-        if self.last_row is not None and self.last_row["val_loss"] is not None:
-            post["val_loss"] = f"{self.last_row['val_loss']:.4f}"
-        post["seq/s"] = f"{p.seqs / max(1e-9, now - p.started):,.0f}"
-        self.bar.set_postfix(post, refresh=False)
-        self.last_post = now
-
-    def flush(self) -> None:
-        self.bar.update(self.pending)
-        self.pending = 0
 
 
 class Trainer:
@@ -218,7 +151,7 @@ class Trainer:
         epoch = self.epoch + 1
         position = self._start_or_resume_epoch(epoch)
         bar.set_description(f"epoch {epoch}/{target}")
-        progress = _BarUpdates(bar, self.history.rows[-1] if self.history.rows else None, position)
+        progress = EpochProgress(bar, self.history.rows[-1] if self.history.rows else None, position)
         for step in range(position.next_step, self.n_steps + 1):
             if self._stop:
                 self._pause(position, step, progress, on_interrupt)
