@@ -1,4 +1,6 @@
-"""Recurrent kernels: the time loops of the Elman RNN, LSTM and GRU, and what they share.
+"""Recurrent kernels: what the RNN, LSTM and GRU kernels share, and the Elman RNN's time loop.
+
+The LSTM's and the GRU's loops are in :mod:`rnnlab.functional.lstm` and :mod:`rnnlab.functional.gru`.
 
 Dimension letters: sequence length T, minibatch N, input size D, hidden size H, gates G
 (1 for RNN, 4 for LSTM, 3 for GRU). Everything here is **time-major** ((T, N, ...)): every
@@ -9,12 +11,14 @@ A recurrent layer works in three parts, because the input projection does not de
 recurrence:
 
 1. the input projection of all steps at once, ``x W_ih^T + b`` (one (T*N, D) @ (D, G*H)
-   product, or a gather from a table for token inputs), computed by the layer;
-2. a kernel in this package that runs the recurrence over buffers allocated once per call:
-   per step only the (N, H) @ (H, G*H) product and elementwise work;
-3. its backward, which precomputes every factor that does not depend on the recurrence for
-   all steps at once, keeps only a few operations per step, and returns the gradients of the
-   pre-activations from which the layer forms the weight gradients as single products.
+   product, or a gather from a table for token inputs), computed by the layer's input
+   (:mod:`rnnlab.nn.inputs`);
+2. a kernel (``*_recurrence_``) that runs the recurrence over buffers allocated once per
+   call: per step only the (N, H) @ (H, G*H) product and elementwise work;
+3. the kernel's backward (``*_recurrence_backward``), which precomputes every factor that
+   does not depend on the recurrence for all steps at once, keeps only a few operations per
+   step, and returns the gradients of the pre-activations from which the layer forms the
+   weight gradients as single products.
 
 **Variable lengths.** Batches are sorted by decreasing length (:class:`Packing`), as in
 PyTorch's packed sequences, so that the sequences still running at step t are the first

@@ -92,9 +92,9 @@ class ClassifyTask(Task):
         model = SequenceClassifier(x.shape[2], data.info["meta"]["classes"], rng=rng, **vars(config.model))
         return model.fit_scaling(x, lengths)
 
-    def test_data(self, d: ClassifyData, model=None):
+    def test_data(self, data_cfg: ClassifyData, model=None):
         """``(x, lengths, labels)`` of the test file (labels mapped to the model's classes), or None."""
-        source = d.test_source()
+        source = data_cfg.test_source()
         if source is None:
             return None
         x, lengths, labels, meta = read_labelled(source, "test")

@@ -125,13 +125,13 @@ class ForecastTask(Task):
     train_defaults: ClassVar[dict] = {"epochs": 40, "batch_size": 64, "lr": 3e-3, "clip_norm": 5.0,
                                       "early_stopping": 10}
 
-    def split(self, d: ForecastData):
+    def split(self, series: ForecastData):
         """``(values, meta, (a, b))``: the series and the train / validation / test boundaries."""
-        values, meta = d.read()
-        a, b = split_points(values.shape[0], d.val_fraction, d.test_fraction)
-        if a <= d.window:
-            raise DataError(f"{d.file}: the training part has {a} steps, not more than the window ({d.window}); "
-                            "lower --window or the held-out fractions")
+        values, meta = series.read()
+        a, b = split_points(values.shape[0], series.val_fraction, series.test_fraction)
+        if a <= series.window:
+            raise DataError(f"{series.file}: the training part has {a} steps, not more than the window "
+                            f"({series.window}); lower --window or the held-out fractions")
         return values, meta, (a, b)
 
     def check_config(self, config: RunConfig) -> None:
@@ -152,16 +152,16 @@ class ForecastTask(Task):
                            **vars(config.model))
         return model.fit_scaling(data.info["values"][:a])
 
-    def test_windows(self, d: ForecastData):
-        values, meta, (a, b) = self.split(d)
+    def test_windows(self, series: ForecastData):
+        values, meta, (a, b) = self.split(series)
         K = len(meta["targets"])
-        X, Y, origins = windows(values, d.window, d.horizon, range(K), b)
+        X, Y, origins = windows(values, series.window, series.horizon, range(K), b)
         return values, meta, (a, b), X, Y, origins
 
     @staticmethod
-    def predict_test(model, d: ForecastData, X):
-        """The model's ``d.horizon``-step forecasts for test windows X: (M, h, K)."""
-        return model.forecast_windows(X, d.horizon) if d.strategy == "recursive" else model.predict(X)
+    def predict_test(model, series: ForecastData, X):
+        """The model's ``series.horizon``-step forecasts for test windows X: (M, h, K)."""
+        return model.forecast_windows(X, series.horizon) if series.strategy == "recursive" else model.predict(X)
 
     def intro(self, config: RunConfig, data: TaskData, out) -> None:
         d, values, meta, (a, b) = config.data, data.info["values"], data.info["meta"], data.info["bounds"]
@@ -183,12 +183,12 @@ class ForecastTask(Task):
     def loss_label(self, config: RunConfig) -> str:
         return f"{config.model.loss.upper()} on standardised values"
 
-    def baselines(self, d: ForecastData, values, origins, targets):
+    def baselines(self, series: ForecastData, values, origins, targets):
         """The baselines' forecasts for the given origins: {name: (M, h, K)}."""
-        out = {"persistence": persistence_forecast(values, origins, d.horizon, targets)}
-        m = d.season_length()
+        out = {"persistence": persistence_forecast(values, origins, series.horizon, targets)}
+        m = series.season_length()
         if m > 1:
-            out[f"seasonal naive ({m})"] = seasonal_naive_forecast(values, origins, d.horizon, m, targets)
+            out[f"seasonal naive ({m})"] = seasonal_naive_forecast(values, origins, series.horizon, m, targets)
         return out
 
     def report(self, model, config: RunConfig, validation, out) -> dict:

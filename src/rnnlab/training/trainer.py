@@ -8,7 +8,7 @@ schedule and early-stopping counters. :meth:`Trainer.save_checkpoint` writes all
 it had never stopped.
 
 It works with any :class:`~rnnlab.models.Model` implementing ``check_data(*arrays)``,
-``train_batch(*batch) -> (loss, correct, count)`` and ``evaluate(*arrays) -> dict``. A stateful
+``train_batch(*batch) -> BatchResult`` and ``evaluate(*arrays) -> dict`` (and ``has_accuracy``). A stateful
 model (:class:`~rnnlab.models.CharLM`) also gets ``start_epoch()`` at the start of every epoch, and
 its ``carried_state()`` is saved in checkpoints.
 """
