@@ -1,4 +1,5 @@
-"""Shared fixtures: an explicit random generator, and PyTorch helpers for parity tests."""
+"""Shared fixtures and helpers: an explicit random generator, the relative error, the recurrent
+cells every layer test runs over, and a small trainer."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ import zlib
 
 import numpy as np
 import pytest
+
+from rnnlab import NextTokenModel, TrainConfig, Trainer
+from rnnlab.data import LETTERS, letter_task
+from rnnlab.nn import GRU, LSTM, RNN
 
 
 @pytest.fixture
@@ -22,3 +27,31 @@ def rel_error(a, b) -> float:
     assert a.shape == b.shape, (a.shape, b.shape)
     denom = np.linalg.norm(a) + np.linalg.norm(b)
     return 0.0 if denom == 0 else float(np.linalg.norm(a - b) / denom)
+
+
+# the recurrent layers every layer test runs over (the Elman RNN with both activations)
+CELLS = {
+    "rnn-tanh": lambda *a, **k: RNN(*a, nonlinearity="tanh", **k),
+    "rnn-relu": lambda *a, **k: RNN(*a, nonlinearity="relu", **k),
+    "lstm": LSTM,
+    "gru": GRU,
+}
+
+
+def as_tuple(state):
+    return state if isinstance(state, tuple) else (state,)
+
+
+def random_state(layer, N, rng):
+    shape = layer.state_shape(N)
+    parts = tuple(rng.standard_normal(shape) for _ in range(layer.n_states))
+    return parts if layer.n_states == 2 else parts[0]
+
+
+def make(seed=0, **train) -> Trainer:
+    """A small Trainer: a 2-layer LSTM with dropout on the letter task, 4 epochs, fixed seeds."""
+    x, y = letter_task(96, rng=1)
+    xv, yv = letter_task(32, rng=2)
+    model = NextTokenModel(LETTERS, cell="lstm", hidden_size=8, num_layers=2, dropout=0.3, rng=seed)
+    cfg = TrainConfig(**{"epochs": 4, "batch_size": 16, "lr": 0.01, "seed": 5, "progress": False, **train})
+    return Trainer(model, (x, y), cfg, validation=(xv, yv))

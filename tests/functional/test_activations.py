@@ -1,3 +1,5 @@
+"""The stable activations, the kernels' half-tanh sigmoid included."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings

@@ -1,8 +1,4 @@
-"""RNN / LSTM / GRU against torch.nn on a randomized grid: stacked, bidirectional, ragged, with states.
-
-Compared: outputs, final states, every parameter gradient, and the gradients of the input and
-of the initial states. Ragged batches go through pack_padded_sequence(enforce_sorted=False).
-"""
+"""Every recurrent layer configuration against PyTorch: outputs, states and every gradient."""
 
 import numpy as np
 import pytest
@@ -12,10 +8,10 @@ from rnnlab.nn import GRU, LSTM, RNN
 from conftest import rel_error
 from torch_utils import TOL, copy_params, tensor, torch
 
-pytestmark = pytest.mark.torch
-
 OURS = {"rnn-tanh": (RNN, {"nonlinearity": "tanh"}), "rnn-relu": (RNN, {"nonlinearity": "relu"}),
         "lstm": (LSTM, {}), "gru": (GRU, {})}
+
+
 THEIRS = {"rnn-tanh": (torch.nn.RNN, {"nonlinearity": "tanh"}), "rnn-relu": (torch.nn.RNN, {"nonlinearity": "relu"}),
           "lstm": (torch.nn.LSTM, {}), "gru": (torch.nn.GRU, {})}
 

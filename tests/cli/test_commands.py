@@ -1,4 +1,4 @@
-"""The command line, in-process through main(argv)."""
+"""The command line on the letter task: every command, its errors and exit codes."""
 
 import csv
 import json

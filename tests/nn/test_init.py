@@ -1,3 +1,5 @@
+"""Initialisers with an explicit Generator."""
+
 import numpy as np
 import pytest
 

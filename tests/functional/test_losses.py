@@ -1,3 +1,5 @@
+"""Masked softmax cross-entropy and its class-major kernel."""
+
 import math
 
 import numpy as np

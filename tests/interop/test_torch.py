@@ -1,3 +1,5 @@
+"""rnnlab layers to and from torch.nn modules."""
+
 import warnings
 
 import numpy as np
@@ -8,8 +10,6 @@ from rnnlab.interop.torch import from_torch, to_torch
 from rnnlab.nn import GRU, LSTM, RNN, Embedding, Linear
 
 from torch_utils import torch
-
-pytestmark = pytest.mark.torch
 
 LAYERS = [
     lambda: RNN(3, 4, 2, nonlinearity="relu", bidirectional=True, rng=0),

@@ -1,9 +1,11 @@
+"""Optimizers and clipping on flat buffers."""
+
 import math
 
 import numpy as np
 import pytest
 
-from rnnlab import ConfigError, History, NextTokenModel, TrainConfig
+from rnnlab import ConfigError, NextTokenModel
 from rnnlab.data import LETTERS
 from rnnlab.nn import RNN, Linear
 from rnnlab.optim import SGD, Adam, clip_grad_norm_, clip_grad_value_, grad_norm, make_optimizer
@@ -64,53 +66,3 @@ def test_bad_optimizer_settings():
         make_optimizer("adam", layer, 0.1, momentum=0.9)
     with pytest.raises(ConfigError, match="optimizer should be one of"):
         make_optimizer("rmsprop", layer, 0.1)
-
-
-@pytest.mark.parametrize(
-    ("field", "value", "message"),
-    [("epochs", 0, "epochs"), ("batch_size", 2.5, "batch_size"), ("lr", float("nan"), "lr"),
-     ("optimizer", "lbfgs", "optimizer"), ("clip_norm", -1.0, "clip_norm"), ("momentum", 1.0, "momentum"),
-     ("seed", -3, "seed"), ("log_every", -1, "log_every")],
-)
-def test_train_config_checks_every_field(field, value, message):
-    with pytest.raises(ConfigError, match=message):
-        TrainConfig(**{field: value})
-
-
-def test_train_config_from_dict():
-    cfg = TrainConfig.from_dict({"epochs": 3, "lr": 0.1})
-    assert cfg.epochs == 3 and cfg.to_dict()["lr"] == 0.1
-    with pytest.raises(ConfigError, match=r"unknown training option.*epoch\b"):
-        TrainConfig.from_dict({"epoch": 3})
-
-
-def test_history_columns():
-    h = History()
-    h.append({"epoch": 1, "train_loss": 2.0})
-    assert h["train_loss"] == [2.0] and h["val_loss"] == [None]
-    with pytest.raises(KeyError, match="no column"):
-        h["loss"]
-    assert h.to_csv().splitlines()[1].startswith("1,2.0,,")
-
-
-@pytest.mark.parametrize(("clip_value", "clip_norm"), [(None, 0.05), (0.01, None), (0.01, 0.02)])
-def test_fit_hands_the_optimizer_clipped_gradients(clip_value, clip_norm):
-    from rnnlab.data import letter_task
-
-    x, y = letter_task(64, rng=0)
-    model = NextTokenModel(LETTERS, hidden_size=8, rng=0)
-    seen = []
-
-    class Watching(SGD):
-        def step(self):
-            g = self.module.flat_parameters()[1]
-            seen.append((grad_norm(g), float(np.abs(g).max())))
-            super().step()
-
-    model.fit(x, y, epochs=2, batch_size=16, optimizer=Watching(model, lr=0.1), clip_value=clip_value,
-              clip_norm=clip_norm, progress=False)
-    norms, maxes = np.array(seen).T
-    if clip_norm is not None:
-        assert norms.max() <= clip_norm * (1 + 1e-5) and norms.max() > 0.9 * clip_norm
-    if clip_value is not None:
-        assert maxes.max() <= clip_value
