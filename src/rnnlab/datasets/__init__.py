@@ -33,6 +33,9 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
+from rnnlab.data.series import read_csv_series
+from rnnlab.data.text import read_text
+from rnnlab.data.ts import pad_sequences, read_ts
 from rnnlab.errors import DataError
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -112,8 +115,6 @@ def resolve(source, kind: str, split: str = "all") -> Path:
 
 def load_text(source) -> str:
     """A bundled text (by name) or any UTF-8 text file (``.gz`` too): the whole text as a str."""
-    from rnnlab.data.text import read_text
-
     return read_text(resolve(source, "text"))
 
 
@@ -122,8 +123,6 @@ def load_series(source, columns=None, *, date_columns=None, missing: str = "erro
 
     See :func:`rnnlab.data.series.read_csv_series` for ``columns``, ``date_columns`` and ``missing``.
     """
-    from rnnlab.data.series import read_csv_series
-
     return read_csv_series(resolve(source, "series"), columns, date_columns=date_columns, missing=missing)
 
 
@@ -133,8 +132,6 @@ def load_sequences(source, split: str = "train"):
     Returns ``((x (N, T_max, C), lengths (N,), labels (N,) int64), metadata)``; see
     :func:`rnnlab.data.ts.read_ts`.
     """
-    from rnnlab.data.ts import pad_sequences, read_ts
-
     seqs, labels, meta = read_ts(resolve(source, "sequences", split))
     x, lengths = pad_sequences(seqs)
     return (x, lengths, labels), meta
