@@ -100,9 +100,9 @@ class TokenInput:
     The layer's input projection is then computed by the embedding itself
     (:meth:`~rnnlab.nn.Embedding.project`), and its backward pass adds the embedding's weight
     gradient; the input gradient is None (ids have none). The embedding's ``embedding_dim``
-    must be the layer's ``input_size``. ``checked=True`` skips the range check of the ids, for a
-    caller that has made it already with ``embedding.check_ids`` (a model checks its data once,
-    before training, not at every step).
+    must be the layer's ``input_size``. ``checked=True`` skips the check of the ids (an integer
+    array, every id in range), for a caller that has made it already with ``embedding.check_ids``
+    (a model checks its data once, before training, not at every step).
 
     Example::
 
@@ -118,7 +118,7 @@ class TokenInput:
     """
 
     def __init__(self, embedding, ids: np.ndarray, *, checked: bool = False):
-        ids = np.asarray(ids) if checked else embedding.check_ids(ids)
+        ids = ids if checked else embedding.check_ids(ids)
         if ids.ndim != 2 or 0 in ids.shape:
             raise ShapeError(f"token ids for a recurrent layer should be a non-empty (T, N) array, got {ids.shape}")
         self.embedding = embedding

@@ -169,28 +169,29 @@ class Recurrent(Module):
             raise ShapeError(f"{type(self).__name__} expects inputs of size input_size = {self.input_size}, got "
                              f"{inputs.features}")
         T, N = inputs.steps_and_batch
-        packing = Packing.from_lengths(lengths, N, T)
-        states = self.state_parts(state, N)
+        packing = None if lengths is None else Packing.from_lengths(lengths, N, T)
+        states = None if state is None else self.state_parts(state, N)  # (a call saved per step when None)
         if packing is not None and states is not None:
             states = tuple(s[:, packing.order] for s in states)
-        out, finals = self._run_layers(inputs.prepared(self.dtype, packing, type(self).__name__), states, packing)
+        dt = self.dtype
+        out, finals = self._run_layers(inputs.prepared(dt, packing, type(self).__name__), states, packing, dt)
         if packing is not None:
             out = out[:, packing.inverse]
             finals = tuple(np.ascontiguousarray(f[:, packing.inverse]) for f in finals)
-        return out, self.state_from_parts(finals)
+        return out, (finals if self.n_states == 2 else finals[0])  # state_from_parts, inline: called every step
 
-    def _run_layers(self, inputs, states, packing):
+    def _run_layers(self, inputs, states, packing, dt):
         """The sorted core: every layer and direction in turn. Returns (out (T, N, Dn*H), finals tuple)."""
         T, N = inputs.steps_and_batch
         L, Dn, H = self.num_layers, self.num_directions, self.hidden_size
         sizes = None if packing is None else packing.batch_sizes
-        finals = tuple(np.empty((L * Dn, N, H), self.dtype) for _ in range(self.n_states))
+        finals = tuple(np.empty((L * Dn, N, H), dt) for _ in range(self.n_states))
         directions, masks = [], []
         for layer in range(L):
             out = None
             for d in range(Dn):
                 k = layer * Dn + d
-                w = KernelWeights(self.cell, H, self.dtype, *(self.params.get(n) for n in parameter_names(layer, d)))
+                w = KernelWeights(self.cell, H, dt, *(self.params.get(n) for n in parameter_names(layer, d)))
                 bufs = self.new_buffers(T, N, packing)
                 source = inputs if d == 0 else inputs.reversed(packing)
                 projection = source.project(w.w_ih, w.bias, bufs[0])
@@ -206,19 +207,20 @@ class Recurrent(Module):
                     out = hs
                 else:
                     if out is None:
-                        out = np.empty((T, N, Dn * H), self.dtype)
+                        out = np.empty((T, N, Dn * H), dt)
                     out[..., d * H : (d + 1) * H] = hs
                 directions.append(DirectionCache(w, source, projection, cell_cache))
             mask = None
             if self.dropout and self.training and layer < L - 1:
                 keep = 1.0 - self.dropout
-                mask = (self.rng.random(out.shape) < keep).astype(self.dtype)
+                mask = (self.rng.random(out.shape) < keep).astype(dt)
                 mask *= 1.0 / keep
                 out = out * mask
             masks.append(mask)
-            inputs = SequenceInput(out)
+            if layer < L - 1:
+                inputs = SequenceInput(out)
         self._cache = ForwardCache(directions, masks, packing, T, N)
-        return inputs.x, finals
+        return out, finals
 
     # -- streaming -----------------------------------------------------------------------------------
     def step(self, x, state=None):
@@ -297,7 +299,7 @@ class Recurrent(Module):
             if packing is not None:
                 dout = dout[:, packing.order]
         try:
-            dstates = self.state_parts(dstate, N)
+            dstates = None if dstate is None else self.state_parts(dstate, N)
         except ShapeError as exc:
             raise ShapeError(f"{type(self).__name__}.backward: dstate is wrong: {exc}") from None
         if packing is not None and dstates is not None:
@@ -307,7 +309,7 @@ class Recurrent(Module):
             dstate0 = tuple(np.ascontiguousarray(s[:, packing.inverse]) for s in dstate0)
             if dx is not None:
                 dx = dx[:, packing.inverse]
-        return dx, self.state_from_parts(dstate0)
+        return dx, (dstate0 if self.n_states == 2 else dstate0[0])  # state_from_parts, inline: called every step
 
     def _backward_layers(self, dout, dstates, input_grad: bool):
         """The sorted core of the backward pass: returns (dx (T, N, D) or None, dstate0 tuple)."""
@@ -335,9 +337,7 @@ class Recurrent(Module):
                 dw_ih, db_ih, dx = direction.source.project_backward(direction.projection, dproj,
                                                                      input_grad or layer > 0)
                 db_hh = db_ih if drec is dproj else drec.reshape(-1, drec.shape[-1]).sum(axis=0)
-                for name, grad in zip(parameter_names(layer, d), (dw_ih, dw_hh, db_ih, db_hh), strict=True):
-                    if name in self.grads:  # not with bias=False
-                        direction.weights.add_gradient(grad, self.grads[name])
+                direction.weights.add_gradients(parameter_names(layer, d), (dw_ih, dw_hh, db_ih, db_hh), self.grads)
                 if dx is not None:
                     if d == 1:
                         dx = reverse_time(dx, cache.packing)

@@ -83,13 +83,18 @@ class KernelWeights:
             a = a * (self.scale if a.ndim == 1 else self.scale[:, None])
         return a
 
-    def add_gradient(self, grad: np.ndarray, out: np.ndarray) -> None:
-        """Add a gradient with respect to internal rows into ``out``, PyTorch's rows."""
-        if self.scale is not None:
-            grad = grad * (self.scale if grad.ndim == 1 else self.scale[:, None])
-        if self.rows is None:
-            out += grad
-        else:
-            out[self.rows] += grad  # rows is a permutation: no repeated index
+    def add_gradients(self, names, grads, into: dict) -> None:
+        """Add gradients with respect to internal rows into ``into[name]``, PyTorch's rows (names
+        missing from ``into``, the biases of a layer without them, are skipped)."""
+        scale, rows = self.scale, self.rows
+        for name, grad in zip(names, grads, strict=True):
+            if name not in into:
+                continue
+            if scale is not None:
+                grad = grad * (scale if grad.ndim == 1 else scale[:, None])
+            if rows is None:
+                into[name] += grad
+            else:
+                into[name][rows] += grad  # rows is a permutation: no repeated index
 
 
