@@ -170,7 +170,7 @@ class Recurrent(Module):
                              f"{inputs.features}")
         T, N = inputs.steps_and_batch
         packing = None if lengths is None else Packing.from_lengths(lengths, N, T)
-        states = None if state is None else self.state_parts(state, N)  # (a call saved per step when None)
+        states = None if state is None else self.state_parts(state, N)
         if packing is not None and states is not None:
             states = tuple(s[:, packing.order] for s in states)
         dt = self.dtype
@@ -178,7 +178,7 @@ class Recurrent(Module):
         if packing is not None:
             out = out[:, packing.inverse]
             finals = tuple(np.ascontiguousarray(f[:, packing.inverse]) for f in finals)
-        return out, (finals if self.n_states == 2 else finals[0])  # state_from_parts, inline: called every step
+        return out, self.state_from_parts(finals)
 
     def _run_layers(self, inputs, states, packing, dt):
         """The sorted core: every layer and direction in turn. Returns (out (T, N, Dn*H), finals tuple)."""
@@ -309,7 +309,7 @@ class Recurrent(Module):
             dstate0 = tuple(np.ascontiguousarray(s[:, packing.inverse]) for s in dstate0)
             if dx is not None:
                 dx = dx[:, packing.inverse]
-        return dx, (dstate0 if self.n_states == 2 else dstate0[0])  # state_from_parts, inline: called every step
+        return dx, self.state_from_parts(dstate0)
 
     def _backward_layers(self, dout, dstates, input_grad: bool):
         """The sorted core of the backward pass: returns (dx (T, N, D) or None, dstate0 tuple)."""
