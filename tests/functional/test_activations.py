@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from rnnlab.functional import log_softmax, relu, sigmoid, softmax, tanh_grad_from_output
-from rnnlab.functional.activations import half_tanh_to_sigmoid_
+from rnnlab.functional.activations import half_tanh_to_sigmoid_, sigmoid_
 
 finite64 = st.floats(-1e300, 1e300, allow_nan=False, allow_infinity=False, width=64)
 
@@ -60,6 +60,12 @@ def test_the_kernels_half_tanh_sigmoid_is_the_sigmoid(rng, dtype):
     x = (rng.standard_normal(200) * 10).astype(dtype)
     tol = 1e-6 if dtype == np.float32 else 1e-15
     np.testing.assert_allclose(half_tanh_to_sigmoid_(np.tanh(x / 2)), sigmoid(x), rtol=0, atol=tol)
+    y = x.copy()
+    assert sigmoid_(y) is y
+    np.testing.assert_allclose(y, sigmoid(x), rtol=0, atol=tol)
+    with np.errstate(over="raise", invalid="raise"):
+        big = sigmoid_(np.array([-1e4, -800, 0, 800, 1e4], dtype))
+    assert np.all((big >= 0) & (big <= 1)) and big[2] == 0.5
 
 
 def test_relu(rng):

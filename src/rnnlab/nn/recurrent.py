@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab.errors import ConfigError
-from rnnlab.functional.activations import relu, sigmoid, tanh
+from rnnlab.functional.activations import relu, sigmoid_, tanh
 from rnnlab.functional.gru import gru_recurrence_, gru_recurrence_backward
 from rnnlab.functional.lstm import lstm_recurrence_, lstm_recurrence_backward
 from rnnlab.functional.recurrent import NONLINEARITIES, rnn_recurrence_, rnn_recurrence_backward
@@ -144,8 +144,8 @@ class LSTM(Recurrent):
         a, gh = self.gate_products(layer, x, h)
         a += gh
         g = tanh(a[:, 2 * H : 3 * H])
-        i_f = sigmoid(a[:, : 2 * H], out=a[:, : 2 * H])
-        o = sigmoid(a[:, 3 * H :], out=a[:, 3 * H :])
+        i_f = sigmoid_(a[:, : 2 * H])
+        o = sigmoid_(a[:, 3 * H :])
         c_new = i_f[:, H:] * c
         c_new += i_f[:, :H] * g
         return o * tanh(c_new), c_new
@@ -195,7 +195,7 @@ class GRU(Recurrent):
         gi, gh = self.gate_products(layer, x, h)
         rz = gi[:, : 2 * H]
         rz += gh[:, : 2 * H]
-        sigmoid(rz, out=rz)
+        sigmoid_(rz)
         n = gi[:, 2 * H :]
         n += rz[:, :H] * gh[:, 2 * H :]  # n = tanh(x W_in + b_in + r * (h W_hn + b_hn))
         tanh(n, out=n)
