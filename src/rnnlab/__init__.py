@@ -31,6 +31,7 @@ from rnnlab.errors import (
     TrainingDiverged,
     TrainingInterrupted,
     UnknownTokenError,
+    WriteError,
 )
 from rnnlab.models import CharLM, Forecaster, Model, NextTokenModel, SequenceClassifier, load_model
 from rnnlab.training import History, TrainConfig, Trainer, fit
@@ -55,6 +56,7 @@ __all__ = [
     "TrainingInterrupted",
     "UnknownTokenError",
     "Vocab",
+    "WriteError",
     "__version__",
     "data",
     "fit",

@@ -41,6 +41,11 @@ class ModelFileError(RnnlabError, ValueError):
     """A model file is missing, corrupt, truncated, unsafe, or was written for something else."""
 
 
+class WriteError(RnnlabError, OSError):
+    """A file could not be written (a read-only folder, a full disk, a folder in the way); the
+    message names the path, and the file that was there, if any, is unchanged."""
+
+
 class MissingDependency(RnnlabError, ImportError):
     """An optional dependency a feature needs is not installed; the message names the pip command.
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab._version import __version__
-from rnnlab.errors import ModelFileError
+from rnnlab.errors import ModelFileError, WriteError
 
 FORMAT_NAME = "rnnlab-model"
 FORMAT_VERSION = 1
@@ -51,11 +51,15 @@ def atomic_write(path, write, mode: str = "wb") -> Path:
     """Write a file atomically: ``write(fileobj)`` fills a temporary file, then it replaces ``path``.
 
     The folder is created if needed. On any error the temporary file is removed and an
-    existing file at ``path`` is left untouched.
+    existing file at ``path`` is left untouched; an OSError (a read-only folder, a full disk, a
+    folder in the way) becomes a :class:`~rnnlab.errors.WriteError` naming the path.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise WriteError(f"cannot write {path}: {exc.strerror or exc}; nothing there was changed") from None
     try:
         with os.fdopen(fd, mode) as f:
             write(f)
@@ -63,9 +67,12 @@ def atomic_write(path, write, mode: str = "wb") -> Path:
             os.fsync(f.fileno())
         os.chmod(tmp, _file_mode(path))  # mkstemp's files are private (0600); give the usual mode
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and not isinstance(exc, WriteError):
+            raise WriteError(f"cannot write {path}: {exc.strerror or exc}; "
+                             + ("the file there is unchanged" if path.exists() else "nothing was written")) from None
         raise
     return path
 

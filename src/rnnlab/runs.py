@@ -17,8 +17,10 @@ folder is never overwritten by a new run.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import os
 import time
 import tomllib
 from pathlib import Path
@@ -31,6 +33,7 @@ from rnnlab.tasks import TASKS, RunConfig, Task, TaskData, config_from_dict
 from rnnlab.training import TrainConfig, Trainer
 
 CONFIG, MODEL, CHECKPOINT, HISTORY, PLOT = "config.json", "model.npz", "last.npz", "history.csv", "loss.png"
+LOCK = ".lock"
 PLOT_INTERVAL_S = 5.0  # the curves are redrawn after an epoch at most this often (and always at the end)
 
 
@@ -44,14 +47,57 @@ def default_folder(task: str) -> Path:
     return path
 
 
+class RunLock:
+    """An OS-level lock on a run folder, held while one process trains or resumes it.
+
+    It is ``flock`` on ``RUN/.lock``: a second process (or a second command in this one) that
+    asks for it is refused at once, and the operating system lets go when the holder ends, so
+    a crashed or killed process never leaves a run locked. The file itself stays (removing
+    it would race with a process about to lock it).
+    """
+
+    def __init__(self, folder: Path):
+        self.path = Path(folder) / LOCK
+        self.fd: int | None = None
+
+    def acquire(self) -> RunLock:
+        """Take the lock, or raise a ConfigError saying the run is in use."""
+        import fcntl  # POSIX; imported here so that the rest of rnnlab loads anywhere
+
+        if not self.path.parent.is_dir():
+            raise ConfigError(f"there is no run folder {self.path.parent}")
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise ConfigError(f"cannot lock the run folder {self.path.parent}: {exc.strerror or exc}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ConfigError(f"{self.path.parent} is in use by another rnnlab process (training or resuming it); "
+                              "wait for it to finish, or choose another --out") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self.fd = fd
+        return self
+
+    def release(self) -> None:
+        """Let go of the lock (closing the file releases it)."""
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
 def read_config_file(path: Path) -> dict:
     """A run config file (``--config``): a JSON object or a TOML document, as a dict."""
-    if not path.exists():
-        raise ConfigError(f"no config file at {path}")
+    if not path.is_file():
+        raise ConfigError(f"no config file at {path}" if not path.exists() else f"{path} is not a file")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{path} is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
         if path.suffix.lower() == ".toml":
             return tomllib.loads(text)
@@ -60,7 +106,7 @@ def read_config_file(path: Path) -> dict:
             if not isinstance(value, dict):
                 raise ConfigError(f"{path} should hold a JSON object")
             return value
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ConfigError(f"{path} is not valid {path.suffix[1:].upper()}: {exc}") from None
     raise ConfigError(f"{path}: a config file should end in .json or .toml")
 
@@ -82,28 +128,78 @@ class Run:
         self.task = task
         self.plots = True
         self._last_plot = 0.0
+        self.lock: RunLock | None = None
+        self.fresh = False  # a new run: new_trainer writes its config.json (over a never-checkpointed one)
+        self.made_folder = False
 
     # -- creating and opening ---------------------------------------------------------------------
     @classmethod
     def create(cls, folder, config: dict) -> Run:
-        """Start a new run in ``folder`` with a config (a dict, validated here); refuses a folder holding a run.
+        """Start a new run in ``folder`` with a config (a dict, validated here), and lock it.
 
-        ``config.json`` is written by the first :meth:`new_trainer`, once the model has been built,
-        so a config the model rejects never leaves a half-made run behind.
+        The folder must be new, empty, or a run that never saved a checkpoint (training then
+        starts again). A folder holding a run is refused (resume it), and so is one holding
+        files of its own: rnnlab never writes over what it did not write. ``config.json`` is
+        written by the first :meth:`new_trainer`, once the model has been built, so a config
+        the model rejects never leaves a half-made run behind. Call :meth:`close` when done.
         """
+        if str(folder).strip() == "":
+            raise ConfigError("--out should name a folder for the run, got an empty name")
         folder = Path(folder)
         task = get_task(config.get("task", ""))
         config = config_from_dict(task, config)
         if folder.exists() and not folder.is_dir():
             raise ConfigError(f"--out {folder} is a file; give a folder")
-        if (folder / CONFIG).exists():
-            raise ConfigError(f"{folder} already holds a run; continue it with `rnnlab resume {folder}` "
+        made = not folder.exists()
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"cannot make the run folder {folder}: {exc.strerror or exc}") from None
+        run = cls(folder, config, task)
+        run.fresh, run.made_folder = True, made
+        run.check_new_folder()  # before locking, so that a refused folder gets no lock file either
+        run.lock = RunLock(folder).acquire()
+        try:
+            run.check_new_folder()  # again under the lock: another process may have written meanwhile
+        except BaseException:
+            run.close()
+            raise
+        return run
+
+    def check_new_folder(self) -> None:
+        """Refuse a folder holding a run with a checkpoint, or files rnnlab did not write."""
+        names = sorted(p.name for p in self.folder.iterdir() if p.name != LOCK)
+        if (self.folder / CHECKPOINT).exists():
+            raise ConfigError(f"{self.folder} already holds a run; continue it with `rnnlab resume {self.folder}` "
                               "or choose another --out")
-        return cls(folder, config, task)
+        own = {CONFIG, MODEL, HISTORY, PLOT}  # a run that never saved a checkpoint: it starts again
+        foreign = [n for n in names if n not in own] if CONFIG in names else names
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
+            raise ConfigError(f"{self.folder} holds files that are not an rnnlab run ({shown}); rnnlab never writes "
+                              "over them: choose a new or empty folder with --out")
+
+    def close(self) -> None:
+        """Release the run folder's lock (the process ending releases it too). A folder this run
+        made and never wrote to (the data or the model was refused) is removed: nothing half-made."""
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+            if self.made_folder and [p.name for p in self.folder.iterdir()] == [LOCK]:
+                with contextlib.suppress(OSError):  # another process may just have opened it: leave it
+                    (self.folder / LOCK).unlink()
+                    self.folder.rmdir()
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     @classmethod
-    def open(cls, folder) -> Run:
-        """Open an existing run folder (its config is validated again)."""
+    def open(cls, folder, lock: bool = False) -> Run:
+        """Open an existing run folder (its config is validated again); ``lock=True`` (to train it
+        further) also takes its lock, released by :meth:`close`."""
         folder = Path(folder)
         path = folder / CONFIG
         if not folder.is_dir():
@@ -112,19 +208,19 @@ class Run:
             raise ConfigError(f"{folder} is not a run folder: it has no {CONFIG}")
         try:
             config = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"{path} is not valid JSON ({exc})") from None
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            raise ConfigError(f"{path} is not valid JSON ({type(exc).__name__}: {exc})") from None
         if not isinstance(config, dict):
             raise ConfigError(f"{path} should hold a JSON object")
         task = get_task(config.get("task", ""))
-        return cls(folder, config_from_dict(task, config), task)
+        run = cls(folder, config_from_dict(task, config), task)
+        if lock:
+            run.lock = RunLock(folder).acquire()
+        return run
 
     def save_config(self) -> None:
         """(Re)write config.json (at the start, and after ``resume --epochs`` changed the planned total)."""
-        try:
-            atomic_write_text(self.folder / CONFIG, json.dumps(self.config.to_dict(), indent=2) + "\n")
-        except OSError as exc:
-            raise ConfigError(f"cannot write the run folder {self.folder}: {exc.strerror or exc}") from None
+        atomic_write_text(self.folder / CONFIG, json.dumps(self.config.to_dict(), indent=2) + "\n")
 
     # -- building ---------------------------------------------------------------------------------
     def _seeds(self):
@@ -145,8 +241,9 @@ class Run:
         model = self.task.build_model(self.config, data, rng_init)
         cfg = self._train_config(shuffle_seed, progress, log_every)
         trainer = Trainer(model, data.train, cfg, validation=data.validation)
-        if not (self.folder / CONFIG).exists():
+        if self.fresh or not (self.folder / CONFIG).exists():
             self.save_config()
+            self.fresh = False
         return trainer, data
 
     def _train_config(self, shuffle_seed: int, progress, log_every) -> TrainConfig:
@@ -158,7 +255,9 @@ class Run:
         """The Trainer restored from ``last.npz``: ``(trainer, data)``."""
         path = self.folder / CHECKPOINT
         if not path.exists():
-            raise ConfigError(f"{self.folder} has no checkpoint ({CHECKPOINT}) to resume from")
+            raise ConfigError(f"{self.folder} has no checkpoint ({CHECKPOINT}) to resume from: no epoch of it "
+                              f"finished; start it again with `rnnlab train {self.task.name} --out {self.folder}` "
+                              "(and the options it had)")
         trainer, data = self.new_trainer(progress, log_every)
         trainer.load_checkpoint(path)
         return trainer, data

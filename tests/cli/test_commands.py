@@ -29,7 +29,7 @@ def history_rows(path):
 
 def test_demo_writes_a_complete_run_folder(demo_run):
     names = sorted(p.name for p in demo_run.iterdir())
-    assert names == ["config.json", "history.csv", "last.npz", "loss.png", "model.npz"]
+    assert names == [".lock", "config.json", "history.csv", "last.npz", "loss.png", "model.npz"]  # .lock: runs.RunLock
     assert (demo_run / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(history_rows(demo_run / "history.csv")) == 3
     config = json.loads((demo_run / "config.json").read_text())

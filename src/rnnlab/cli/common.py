@@ -35,6 +35,20 @@ def print_json(obj) -> None:
     print(json.dumps(obj, default=default))
 
 
+def check_output(path: Path, force: bool, run_folder: Path | None = None) -> Path:
+    """``path`` if a command may write it: not a folder, and new unless ``--force`` is given or the
+    file is one of the run's own (inside ``run_folder``). rnnlab never replaces a file of yours
+    unasked."""
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path} is a folder; give the path of a file to write")
+    inside_run = run_folder is not None and path.resolve().parent == Path(run_folder).resolve()
+    if path.exists() and not force and not inside_run:
+        raise ConfigError(f"{path} exists, and rnnlab does not replace a file it did not write in a run folder: "
+                          "choose another name, or add --force to replace it")
+    return path
+
+
 def resolve_model_path(target: Path) -> Path:
     """A run folder's model.npz, or the model file given."""
     if target.is_dir():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from rnnlab.cli.common import print_json
+from rnnlab.cli.common import check_output, print_json
 from rnnlab.cli.parsing import Command, Parser, value
 from rnnlab.diagnostics import gradient_flow
 from rnnlab.gradcheck import cell_cases, layer_cases, notebook_cases
@@ -30,18 +30,20 @@ def add_flow_arguments(parser: Parser) -> None:
                         help="seed for weights and inputs")
     parser.add_argument("--out", type=Path, default=Path("gradient-flow.png"), metavar="FILE",
                         help="where to write the picture")
+    parser.add_argument("--force", action="store_true", help="replace --out if it exists")
     parser.add_argument("--json", action="store_true", help="print the norms as JSON instead of drawing")
 
 
 def run_flow(args) -> int:
     """``rnnlab gradient-flow``: the vanishing-gradient picture."""
+    target = None if args.json else check_output(args.out, args.force)
     groups = gradient_flow(steps=args.steps, hidden_size=args.hidden_size, seed=args.seed)
     if args.json:
         print_json({"steps": args.steps, "hidden_size": args.hidden_size, "norms": groups})
         return 0
     from rnnlab.plot import plot_gradient_flow
 
-    out = plot_gradient_flow(groups, args.out, hidden_size=args.hidden_size)
+    out = plot_gradient_flow(groups, target, hidden_size=args.hidden_size)
     print(f"|dL/dh_t| {args.steps - 1} steps before the loss, relative to the last step:")
     for setting, norms in groups.items():
         print(f"  {setting}:")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rnnlab.cli.common import open_model, print_json, run_of
+from rnnlab.cli.common import check_output, open_model, print_json, run_of
 from rnnlab.cli.parsing import Command, Parser, value
 from rnnlab.errors import ConfigError, MissingDependency
 from rnnlab.io import atomic_write_text
@@ -26,6 +26,7 @@ def add_arguments(parser: Parser) -> None:
                         help="the CSV to write (default: RUN/forecast.csv)")
     parser.add_argument("--plot", type=Path, default=None, metavar="FILE",
                         help="the picture (default: the CSV's name, .png)")
+    parser.add_argument("--force", action="store_true", help="replace the CSV and picture if they exist")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
 
 
@@ -37,7 +38,8 @@ def run(args) -> int:
         raise ConfigError(f"{path} sits in no forecast run folder: rnnlab cannot find its series")
     steps = args.steps or found.config.data.horizon
     rows, meta = found.task.forecast_table(model, found.config, steps, from_end=args.from_end)
-    csv_path = args.out or found.folder / "forecast.csv"
+    csv_path = check_output(args.out or found.folder / "forecast.csv", args.force, found.folder)
+    plot_path = check_output(args.plot or csv_path.with_suffix(".png"), args.force, found.folder)
     atomic_write_text(csv_path, forecast_csv(rows))
     written = [str(csv_path)]
     try:
@@ -45,7 +47,7 @@ def run(args) -> int:
 
         where = "past the end of the series" if args.from_end else "from the start of the test part"
         title = f"{found.task.title(found.config)}: {steps} steps {where}"
-        written.append(str(plot_forecast(rows, meta, args.plot or Path(csv_path).with_suffix(".png"), title=title)))
+        written.append(str(plot_forecast(rows, meta, plot_path, title=title)))
     except MissingDependency:
         pass  # the CSV is the result; the picture needs matplotlib
     mae = forecast_mae(rows, meta["targets"][0])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rnnlab.cli.common import open_model, print_json, run_of, task_plots
+from rnnlab.cli.common import check_output, open_model, print_json, run_of, task_plots
 from rnnlab.cli.parsing import Command, Parser
 from rnnlab.datasets import DATA_DIR, listing
 from rnnlab.errors import ConfigError, MissingDependency
@@ -121,6 +121,7 @@ def add_plot_arguments(parser: Parser) -> None:
     parser.add_argument("run", type=Path, help="the run folder")
     parser.add_argument("--out", type=Path, default=None, metavar="FILE",
                         help="where to write the picture (default: RUN/loss.png)")
+    parser.add_argument("--force", action="store_true", help="replace --out if it exists")
 
 
 def run_plot(args) -> int:
@@ -129,7 +130,8 @@ def run_plot(args) -> int:
     path = run.folder / HISTORY
     if not path.exists():
         raise ConfigError(f"{run.folder} has no {HISTORY} yet: train at least one epoch first")
-    out = run.plot(History.from_csv(path.read_text(encoding="utf-8")), args.out)
+    target = None if args.out is None else check_output(args.out, args.force, run.folder)
+    out = run.plot(History.from_csv(path.read_text(encoding="utf-8")), target)
     if out is None:
         raise MissingDependency("plotting needs matplotlib: pip install 'rnnlab[plot]'", "matplotlib")
     written = [out]

@@ -52,7 +52,7 @@ def add_run_options(parser: Parser, task) -> None:
                      "override it")
     run.add_argument("--seed", type=value("int", minimum=0), default=argparse.SUPPRESS, metavar="N",
                      help="seed for data, initial weights, shuffling and dropout (default: 0)")
-    run.add_argument("--out", type=Path, default=None, metavar="DIR",
+    run.add_argument("--out", default=None, metavar="DIR",
                      help="run folder (default: runs/<task>-<timestamp>)")
     add_output_options(run)
 
@@ -120,7 +120,8 @@ def train_run(run: Run, trainer, epochs) -> float:
         trainer.run(epochs=epochs, on_epoch_end=run.on_epoch_end, on_interrupt=run.on_interrupt)
     except TrainingDiverged as exc:
         last = run.folder / CHECKPOINT
-        keep = f" The last good checkpoint is {last} (epoch {trainer.epoch})." if last.exists() else ""
+        keep = (f" The last good checkpoint is {last} (epoch {trainer.epoch})." if last.exists() else
+                " No epoch finished, so nothing was saved: the same --out starts the run again.")
         raise TrainingDiverged(str(exc) + keep, exc.epoch, exc.step) from None
     return time.perf_counter() - start
 
@@ -154,9 +155,9 @@ def train_and_report(run: Run, trainer, validation, args, out, epochs=None) -> d
 
 def train_new_run(args, task, heading: str, hints=None) -> int:
     """Start a run, print ``heading`` and the task's intro, train, report (and ``hints(run, data, out)``)."""
-    run = Run.create(args.out or default_folder(task.name), run_config(args, task))
-    trainer, data = run.new_trainer(progress=False if args.quiet else None, log_every=0 if args.quiet else None)
-    with report_stream(args) as out:
+    out_folder = default_folder(task.name) if args.out is None else args.out
+    with Run.create(out_folder, run_config(args, task)) as run, report_stream(args) as out:
+        trainer, data = run.new_trainer(progress=False if args.quiet else None, log_every=0 if args.quiet else None)
         print(heading.format(folder=run.folder), file=out)
         task.intro(run.config, data, out)
         print(file=out)
@@ -187,22 +188,25 @@ def run_demo(args) -> int:
 
 def run_resume(args) -> int:
     """``rnnlab resume RUN [--epochs N]``."""
-    run = Run.open(args.run)
-    trainer, data = run.resume_trainer(progress=False if args.quiet else None, log_every=0 if args.quiet else None)
-    planned = run.config.train.epochs
-    mid_epoch = trainer.steps_into_epoch is not None
-    if args.epochs is None and (trainer.epoch >= planned or trainer.stopped_early) and not mid_epoch:
-        why = "stopped early" if trainer.stopped_early else f"trained all {planned} planned epochs"
-        print(f"{run.folder} has {why}; pass --epochs N to train N more", file=sys.stderr)
-        return 0
-    if args.epochs is not None:
-        trainer.stopped_early = False
-        run.config.train.epochs = trainer.config.epochs = trainer.epoch + mid_epoch + args.epochs
-        run.save_config()
-    with report_stream(args) as out:
-        where = f"epoch {trainer.epoch}" + (f" and step {trainer.steps_into_epoch} of the next" if mid_epoch else "")
-        print(f"rnnlab {__version__}: resuming {run.folder} after {where}", file=out)
-        summary = train_and_report(run, trainer, data.validation, args, out, epochs=args.epochs)
+    with Run.open(args.run, lock=True) as run:
+        trainer, data = run.resume_trainer(progress=False if args.quiet else None,
+                                           log_every=0 if args.quiet else None)
+        planned = run.config.train.epochs
+        mid_epoch = trainer.steps_into_epoch is not None
+        if args.epochs is None and (trainer.epoch >= planned or trainer.stopped_early) and not mid_epoch:
+            why = "stopped early" if trainer.stopped_early else f"trained all {planned} planned epochs"
+            print(f"{run.folder} has {why}; pass --epochs N to train N more", file=sys.stderr)
+            return 0
+        if args.epochs is not None:
+            trainer.stopped_early = False
+            run.config.train.epochs = trainer.config.epochs = trainer.epoch + mid_epoch + args.epochs
+            run.save_config()
+        with report_stream(args) as out:
+            where = f"epoch {trainer.epoch}"
+            if mid_epoch:
+                where += f" and step {trainer.steps_into_epoch} of the next"
+            print(f"rnnlab {__version__}: resuming {run.folder} after {where}", file=out)
+            summary = train_and_report(run, trainer, data.validation, args, out, epochs=args.epochs)
     if args.json:
         print_json(summary)
     return 0

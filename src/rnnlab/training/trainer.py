@@ -234,6 +234,11 @@ class Trainer:
         if self.validation is not None:
             with module_mode(self.model):
                 metrics = self.model.evaluate(*self.validation)
+            if not math.isfinite(metrics["loss"]):  # finite training steps, but the model no longer computes
+                raise TrainingDiverged(
+                    f"training diverged at epoch {epoch}: the validation loss became {metrics['loss']}. Try a lower "
+                    f"learning rate (now {self.optimizer.lr:g}) or gradient clipping by norm (--clip-norm 5). The "
+                    "epoch was not saved.", epoch, self.n_steps)
             row["val_loss"], row["val_accuracy"] = metrics["loss"], metrics["accuracy"]
             self._bits_per_char = metrics.get("bits_per_char")  # a language model's loss in bits, for the log
         row["time_s"] = time.perf_counter() - position.started

@@ -1,0 +1,176 @@
+"""Nothing a user saved is lost: run folders are locked, foreign folders and files are never written over,
+and a failed write is one line that names the path."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from rnnlab.cli import main
+from rnnlab.errors import ConfigError
+from rnnlab.runs import Run, RunLock
+
+SMALL = ["--samples", "60", "--val-samples", "20", "--hidden-size", "4", "--epochs", "1", "--quiet", "--no-plot"]
+HOLD = ("import sys, time\nfrom rnnlab.runs import RunLock\nRunLock(sys.argv[1]).acquire()\n"
+        "print('locked', flush=True)\ntime.sleep(60)\n")
+
+
+def one_error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err
+
+
+def holder(folder):
+    """Another process that holds the run folder's lock until it is killed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(folder)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def kill(proc) -> None:
+    proc.send_signal(signal.SIGKILL)  # as a crash would: no clean-up runs
+    proc.communicate()
+
+
+def test_a_run_being_trained_elsewhere_is_refused_and_a_killed_holder_leaves_no_lock(tmp_path, capsys):
+    folder = tmp_path / "run"
+    proc = holder(folder)
+    try:
+        assert main(["train", "letters", *SMALL, "--out", str(folder)]) == 2
+        assert "in use by another rnnlab process" in one_error_line(capsys)
+        assert not (folder / "config.json").exists()  # nothing written beside the other process
+    finally:
+        kill(proc)
+    assert main(["train", "letters", *SMALL, "--out", str(folder)]) == 0  # the OS let go of the lock
+    proc = holder(folder)
+    try:
+        assert main(["resume", str(folder), "--epochs", "1", "--quiet", "--no-plot"]) == 2
+        assert "in use by another rnnlab process" in one_error_line(capsys)
+    finally:
+        kill(proc)
+
+
+def test_the_lock_holds_within_one_process_too(tmp_path):
+    config = {"task": "letters", "data": {"samples": 10, "val_samples": 5}}
+    (tmp_path / "r").mkdir()
+    with Run.create(tmp_path / "r", config):
+        with pytest.raises(ConfigError, match="in use"):
+            Run.create(tmp_path / "r", config)
+        with pytest.raises(ConfigError, match="in use"):
+            RunLock(tmp_path / "r").acquire()
+    RunLock(tmp_path / "r").acquire().release()  # released on leaving the block
+    with pytest.raises(ConfigError, match="no run folder"):
+        RunLock(tmp_path / "nowhere").acquire()
+
+
+def test_a_folder_of_the_users_own_is_never_written_into(tmp_path, capsys):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "history.csv").write_text("my own numbers\n")
+    (mine / "model.npz").write_bytes(b"my own model")
+    assert main(["train", "letters", *SMALL, "--out", str(mine)]) == 2
+    assert "holds files that are not an rnnlab run (history.csv, model.npz)" in one_error_line(capsys)
+    assert (mine / "history.csv").read_text() == "my own numbers\n"
+    assert (mine / "model.npz").read_bytes() == b"my own model"
+    assert sorted(p.name for p in mine.iterdir()) == ["history.csv", "model.npz"]
+    assert main(["train", "letters", *SMALL, "--out", ""]) == 2
+    assert "--out should name a folder" in one_error_line(capsys)
+
+
+def test_a_run_that_never_saved_a_checkpoint_can_be_started_again(tmp_path, capsys):
+    folder = tmp_path / "r"
+    assert main(["train", "letters", *SMALL, "--samples", "200", "--lr", "1e10", "--optimizer", "sgd",
+                 "--nonlinearity", "relu", "--clip-norm", "none", "--out", str(folder)]) == 2
+    err = one_error_line(capsys)
+    assert "diverged" in err and "nothing was saved: the same --out starts the run again" in err
+    assert sorted(p.name for p in folder.iterdir() if p.name != ".lock") == ["config.json"]
+    assert main(["resume", str(folder)]) == 2
+    assert "no epoch of it finished; start it again with `rnnlab train letters --out" in one_error_line(capsys)
+    assert main(["train", "letters", *SMALL, "--out", str(folder)]) == 0
+    assert json.loads((folder / "config.json").read_text())["train"]["lr"] != 1e10  # the new config, not the old
+    assert (folder / "last.npz").exists()
+
+
+@pytest.fixture(scope="module")
+def forecast_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("runs") / "f"
+    assert main(["train", "forecast", "sunspots", "--window", "24", "--hidden-size", "4", "--epochs", "1",
+                 "--quiet", "--no-plot", "--out", str(folder)]) == 0
+    return folder
+
+
+def test_forecast_never_replaces_a_file_unasked(forecast_run, tmp_path, capsys):
+    csv_path, png_path = tmp_path / "f.csv", tmp_path / "f.png"
+    csv_path.write_text("mine\n")
+    assert main(["forecast", str(forecast_run), "--out", str(csv_path)]) == 2
+    assert "f.csv exists" in one_error_line(capsys) and csv_path.read_text() == "mine\n"
+    csv_path.unlink()
+    png_path.write_bytes(b"my picture")  # the picture beside the CSV, which the user never named
+    assert main(["forecast", str(forecast_run), "--out", str(csv_path)]) == 2
+    assert "f.png exists" in one_error_line(capsys)
+    assert png_path.read_bytes() == b"my picture" and not csv_path.exists()
+    assert main(["forecast", str(forecast_run), "--out", str(csv_path), "--force"]) == 0
+    assert csv_path.read_text().startswith("step,date,")
+    capsys.readouterr()
+    for _ in range(2):  # the run's own forecast.csv is rnnlab's to rewrite
+        assert main(["forecast", str(forecast_run)]) == 0
+
+
+def test_plot_and_gradient_flow_never_replace_a_file_unasked(forecast_run, tmp_path, capsys):
+    mine = tmp_path / "mine.png"
+    mine.write_bytes(b"mine")
+    for argv in (["plot", str(forecast_run), "--out", str(mine)],
+                 ["gradient-flow", "--steps", "5", "--hidden-size", "3", "--out", str(mine)]):
+        assert main(argv) == 2
+        assert "mine.png exists" in one_error_line(capsys) and mine.read_bytes() == b"mine"
+        assert main([*argv, "--force"]) == 0
+        assert mine.read_bytes()[:4] == b"\x89PNG"
+        mine.write_bytes(b"mine")
+        capsys.readouterr()
+
+
+@pytest.mark.parametrize("where", ["a folder", "under a file"])
+def test_an_unwritable_output_is_one_line_naming_the_path(forecast_run, tmp_path, capsys, where):
+    (tmp_path / "afile").write_text("x")
+    target = tmp_path / "adir" if where == "a folder" else tmp_path / "afile" / "f.csv"
+    if where == "a folder":
+        target.mkdir()
+    assert main(["forecast", str(forecast_run), "--out", str(target)]) == 2
+    err = one_error_line(capsys)
+    assert str(target) in err or "is a folder" in err
+    assert main(["train", "letters", *SMALL, "--out", str(tmp_path / "afile" / "run")]) == 2
+    assert "afile" in one_error_line(capsys)
+
+
+def test_config_values_of_the_wrong_type_are_refused_not_coerced(tmp_path, capsys):
+    for text, message in [('{"model": {"bidirectional": "true"}}', None),
+                          ('{"model": {"dropout": "0.1"}}', "dropout should be a number"),
+                          ('{"train": {"shuffle": 1}}', "shuffle should be true or false"),
+                          ('{"model": 5}', "the [model] section should be a table"),
+                          ('{"model": null}', "the [model] section should be a table"),
+                          ('{"data": {"samples": 1.5}}', "samples should be a positive integer")]:
+        path = tmp_path / "c.json"
+        path.write_text(text)
+        task = "classify" if "bidirectional" in text else "letters"
+        assert main(["train", task, "--config", str(path), "--out", str(tmp_path / "x")]) == 2
+        err = one_error_line(capsys)
+        assert (message is None and "bidirectional should be true or false, got 'true'" in err) or message in err
+        assert not (tmp_path / "x").exists()
+
+
+def test_a_deeply_nested_config_file_is_one_line(tmp_path, capsys):
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100000 + "]" * 100000)
+    assert main(["train", "letters", "--config", str(path)]) == 2
+    assert "is not valid JSON" in one_error_line(capsys)
+
+
+def test_the_lock_file_is_the_only_trace_of_a_lock(tmp_path):
+    lock = RunLock(tmp_path).acquire()
+    assert (tmp_path / ".lock").read_text().strip() == str(os.getpid())
+    lock.release()
