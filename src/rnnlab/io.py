@@ -35,6 +35,11 @@ FORMAT_NAME = "rnnlab-model"
 FORMAT_VERSION = 1
 HEADER_KEY = "__header__"
 MAX_TOTAL_BYTES = 1 << 33  # 8 GiB: refuse files declaring more than this
+# rnnlab's arrays hardly compress (trained weights are noise-like), so a file whose members
+# declare far more than the file's own size is a "zip bomb" or damage: refused before reading
+MAX_EXPANSION = 50
+SMALL_FILE_BYTES = 64 << 20  # below this much declared content the expansion is not checked
+READ_CHUNK = 1 << 20
 
 
 def _file_mode(path: Path) -> int:
@@ -109,6 +114,9 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path) -> np.ndarray
                 raise ModelFileError(f"{path}: array {name!r} uses .npy format {version}, which rnnlab does not read")
         except ModelFileError:
             raise
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+            raise ModelFileError(f"{path}: array {name!r} is damaged: its compressed data does not decompress "
+                                 f"({exc})") from None
         except Exception as exc:
             raise ModelFileError(f"{path}: array {name!r} has a corrupt .npy header ({exc})") from None
         if dtype.kind not in "fiub" or dtype.fields is not None or dtype.hasobject:
@@ -124,12 +132,15 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path) -> np.ndarray
                 f"{path}: array {name!r} declares {declared} bytes of data but the archive holds "
                 f"{info.file_size - header_len}; the file is truncated or was tampered with"
             )
-        data = f.read(declared)
-    if len(data) != declared:
-        raise ModelFileError(f"{path}: array {name!r} is truncated")
-    array = np.frombuffer(data, dtype=dtype, count=count)
-    order = "F" if fortran else "C"
-    return array.reshape(shape, order=order).copy()
+        array = np.empty(count, dtype)  # read straight into the array, a chunk at a time: one copy in memory
+        buffer = memoryview(array).cast("B")
+        done = 0
+        while done < declared:
+            n = f.readinto(buffer[done : done + READ_CHUNK])
+            if not n:
+                raise ModelFileError(f"{path}: array {name!r} is truncated")
+            done += n
+    return array.reshape(shape, order="F" if fortran else "C")
 
 
 def load_arrays(path) -> tuple[dict, dict[str, np.ndarray]]:
@@ -154,8 +165,10 @@ def load_arrays(path) -> tuple[dict, dict[str, np.ndarray]]:
         try:
             infos = zf.infolist()
             total = sum(i.file_size for i in infos)
-            if total > MAX_TOTAL_BYTES:
-                raise ModelFileError(f"{path} declares {total} bytes of content, more than rnnlab will load")
+            on_disk = path.stat().st_size
+            if total > MAX_TOTAL_BYTES or (total > SMALL_FILE_BYTES and total > MAX_EXPANSION * on_disk):
+                raise ModelFileError(f"{path} declares {total:,} bytes of content in a file of {on_disk:,} bytes: "
+                                     "not a model file rnnlab wrote (or a damaged one); nothing was loaded")
             for info in infos:
                 if not info.filename.endswith(".npy") or "/" in info.filename:
                     raise ModelFileError(f"{path} holds {info.filename!r}, which is not part of an rnnlab model file")
@@ -174,8 +187,8 @@ def load_arrays(path) -> tuple[dict, dict[str, np.ndarray]]:
         raise ModelFileError(f"{path}: the header should be a 1-D uint8 array, got {blob.dtype} {blob.shape}")
     try:
         header = json.loads(blob.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelFileError(f"{path}: the header is not valid UTF-8 JSON ({exc})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ModelFileError(f"{path}: the header is not valid UTF-8 JSON ({type(exc).__name__}: {exc})") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT_NAME:
         raise ModelFileError(f"{path} is not an rnnlab model file (its header does not say format {FORMAT_NAME!r})")
     version = header.get("format_version")
