@@ -174,3 +174,16 @@ def test_the_lock_file_is_the_only_trace_of_a_lock(tmp_path):
     lock = RunLock(tmp_path).acquire()
     assert (tmp_path / ".lock").read_text().strip() == str(os.getpid())
     lock.release()
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["train", "letters", "--hidden-size", "100000000"], "lower hidden_size (--hidden-size)"),
+    (["train", "letters", "--samples", "1000000000"], "lower --samples"),
+    (["train", "letters", "--seq-len", "1000000000", "--samples", "10"], "or --seq-len"),
+    (["train", "letters", "--schedule", "cosine", "--min-lr", "1"], "min_lr (1) should not exceed lr"),
+    (["forecast", "nowhere", "--steps", "1000000000"], "expected an integer >= 1 and <= 100000"),
+])
+def test_requests_beyond_this_machine_are_refused_up_front(tmp_path, capsys, argv, message):
+    assert main([*argv, "--out", str(tmp_path / "r")] if argv[0] == "train" else argv) == 2
+    assert message in one_error_line(capsys)
+    assert not (tmp_path / "r").exists()

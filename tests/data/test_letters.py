@@ -59,3 +59,9 @@ def test_format_samples_shows_letters():
     lines = table.splitlines()
     assert len(lines) == 3
     assert " ".join(LETTERS.decode(x[0])) in lines[1] and " ".join(LETTERS.decode(y[0])) in lines[1]
+
+
+def test_a_data_set_beyond_this_machine_is_refused_before_allocating():
+    with pytest.raises(ConfigError, match=r"1,000,000,000 letter sequences of length 6 would need about .* GiB.*"
+                                          r"--samples"):
+        letter_task(10**9)

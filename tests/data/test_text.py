@@ -61,3 +61,15 @@ def test_eval_streams_shape_and_clamp():
     x, y = eval_streams(np.arange(101), 4)
     assert x.shape == (4, 25) and (y == x + 1).all()
     assert eval_streams(np.arange(7), 16)[0].shape == (3, 2)  # fewer streams for a short text
+
+
+def test_a_damaged_gz_and_a_utf16_file_are_one_line_errors(tmp_path):
+    good = gzip.compress(b"some text " * 100)
+    damaged = tmp_path / "t.txt.gz"
+    damaged.write_bytes(good[:20] + bytes(b ^ 0xFF for b in good[20:40]) + good[40:])
+    with pytest.raises(DataError, match=r"cannot read .*t\.txt\.gz"):
+        read_text(damaged)
+    utf16 = tmp_path / "u.txt"
+    utf16.write_bytes("caf\u00e9 au lait".encode("utf-16"))
+    with pytest.raises(DataError, match="iconv -f utf-16 -t utf-8"):
+        read_text(utf16)

@@ -8,7 +8,7 @@ from rnnlab.data.series import (
     persistence_forecast,
     windows,
 )
-from rnnlab.errors import ConfigError, DataError, ShapeError
+from rnnlab.errors import ConfigError, DataError, RnnlabError, ShapeError
 from rnnlab.gradcheck import check_model
 from rnnlab.models import Forecaster, load_model
 
@@ -27,7 +27,7 @@ def test_forecaster_works_in_the_series_units():
     model = Forecaster(["y"], horizon=2, hidden_size=6, dtype=np.float64, rng=0).fit_scaling(np.arange(50.0)[:, None])
     x = np.sin(np.arange(10.0))[None, :, None]
     np.testing.assert_allclose(model.predict(x + 100.0), model.predict(x) + 100.0, rtol=0, atol=1e-9)
-    absolute = Forecaster(["y"], horizon=2, hidden_size=6, relative=False, rng=0)
+    absolute = Forecaster(["y"], horizon=2, hidden_size=6, relative=False, rng=0).fit_scaling(np.arange(50.0)[:, None])
     assert not np.allclose(absolute.predict(x + 100.0), absolute.predict(x) + 100.0)
 
 
@@ -50,6 +50,13 @@ def test_forecaster_learns_a_sine_and_forecasts_recursively(tmp_path):
 
 def test_forecaster_checks():
     model = Forecaster(["a", "b"], ["a"], horizon=2, hidden_size=3, rng=0)
+    with pytest.raises(RnnlabError, match=r"no scaling yet: call fit_scaling"):
+        model.predict(np.zeros((1, 5, 2)))
+    with pytest.raises(DataError, match="column 'b' holds NaN"):
+        model.fit_scaling(np.array([[1.0, 2.0], [3.0, np.nan]]))
+    with pytest.raises(DataError, match=r"column 'a' holds values up to 1e\+300, too large"):
+        model.fit_scaling(np.array([[1e300, 2.0], [3.0, 4.0]]))
+    model.fit_scaling(np.arange(20.0).reshape(10, 2))
     with pytest.raises(ShapeError, match=r"\(N, T, 2\)"):
         model.predict(np.zeros((1, 5, 3)))
     with pytest.raises(DataError, match="NaN"):
@@ -58,6 +65,9 @@ def test_forecaster_checks():
         model.loss(np.zeros((1, 5, 2)), np.zeros((1, 1, 1)))
     with pytest.raises(ConfigError, match="feeding forecasts back"):
         model.forecast(np.zeros((10, 2)), 5)
+    windowed = Forecaster(["a"], window=8, rng=0).fit_scaling(np.arange(20.0)[:, None])
+    with pytest.raises(ShapeError, match=r"windows should be 8 steps long \(the model's window\), got 5"):
+        windowed.predict(np.zeros((1, 5, 1)))
     with pytest.raises(ConfigError, match="targets should be among"):
         Forecaster(["a"], ["z"])
     with pytest.raises(ConfigError, match="loss should be"):
@@ -65,7 +75,8 @@ def test_forecaster_checks():
 
 
 def test_forecast_windows_feeds_forecasts_back(rng):
-    model = Forecaster(["a", "b"], horizon=2, hidden_size=5, dtype=np.float64, rng=0)
+    model = Forecaster(["a", "b"], horizon=2, hidden_size=5, dtype=np.float64, rng=0).fit_scaling(
+        rng.standard_normal((30, 2)))
     x = rng.standard_normal((3, 6, 2))
     out = model.forecast_windows(x, 5)  # 2 + 2 + 1 steps
     assert out.shape == (3, 5, 2)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from rnnlab import ShapeError
-from rnnlab.nn import RNN
+from rnnlab.nn import RNN, Linear
 
 F64 = np.float64
 
@@ -50,3 +50,12 @@ def test_load_state_dict_keeps_flat_buffers(rng):
     a.load_state_dict(RNN(3, 4, rng=2).state_dict())
     assert np.shares_memory(a.params["weight_ih_l0"], flat_p)
     np.testing.assert_array_equal(flat_p[:12], a.params["weight_ih_l0"].ravel())
+
+
+def test_load_state_dict_refuses_nan_weights():
+    layer = Linear(2, 3, rng=0)
+    before = layer.state_dict()
+    bad = {**before, "bias": np.array([0.0, np.nan, 1.0], np.float32)}
+    with pytest.raises(ShapeError, match="bias holds NaN or infinite values"):
+        layer.load_state_dict(bad)
+    np.testing.assert_array_equal(layer.params["bias"], before["bias"])  # nothing changed

@@ -163,3 +163,10 @@ def test_default_initialisation_is_pytorchs(cls):
         assert np.abs(p).max() <= k, name
     everything = np.concatenate([p.ravel() for p in layer.params.values()]).astype(np.float64)
     assert abs(everything.mean()) < 0.02 * k and abs(everything.var() - k * k / 3) < 0.03 * k * k / 3
+
+
+def test_inputs_that_are_not_numbers_and_sizes_beyond_this_machine_are_refused():
+    with pytest.raises(DataError, match="LSTM expects numbers, got an array of dtype <U1"):
+        LSTM(3, 4, rng=0).forward(np.array([[["a", "b", "c"]]]))
+    with pytest.raises(ConfigError, match=r"would need about [\d,.]+ GiB.*lower hidden_size \(--hidden-size\)"):
+        LSTM(8, 10**8)  # refused before anything is allocated

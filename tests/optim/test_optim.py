@@ -66,3 +66,13 @@ def test_bad_optimizer_settings():
         make_optimizer("adam", layer, 0.1, momentum=0.9)
     with pytest.raises(ConfigError, match="optimizer should be one of"):
         make_optimizer("rmsprop", layer, 0.1)
+
+
+def test_a_hand_edited_optimizer_state_is_refused():
+    opt = Adam(NextTokenModel(LETTERS, hidden_size=4, rng=0), lr=0.01)
+    state = opt.state_dict()
+    for key, value, message in [("steps", -3, "'steps' should be a step count >= 0, got -3"),
+                                ("steps", 2.5, "'steps' should be a step count"),
+                                ("m", np.full_like(state["m"], np.nan), "'m' should hold finite numbers")]:
+        with pytest.raises(ConfigError, match=message):
+            opt.load_state_dict({**state, key: value})

@@ -21,3 +21,10 @@ def test_train_config_from_dict():
     assert cfg.epochs == 3 and cfg.to_dict()["lr"] == 0.1
     with pytest.raises(ConfigError, match=r"unknown training option.*epoch\b"):
         TrainConfig.from_dict({"epoch": 3})
+
+
+@pytest.mark.parametrize("schedule", ["cosine", "plateau"])
+def test_a_floor_above_the_start_is_refused(schedule):
+    with pytest.raises(ConfigError, match=r"min_lr \(0.1\) should not exceed lr \(0.01\)"):
+        TrainConfig(lr=0.01, min_lr=0.1, schedule=schedule)
+    TrainConfig(lr=0.01, min_lr=0.1, schedule="constant")  # no floor to reach: nothing rises

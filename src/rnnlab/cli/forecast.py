@@ -11,6 +11,8 @@ from rnnlab.io import atomic_write_text
 from rnnlab.models import Forecaster
 from rnnlab.tasks.forecast import forecast_csv, forecast_mae
 
+# a recursive forecast runs the model once per horizon: 100,000 steps take minutes, a billion would take days
+MAX_STEPS = 100_000
 EPILOG = """examples:
   rnnlab forecast runs/sun12 --steps 132          11 years from the start of the test part, against the actual
   rnnlab forecast runs/sun12 --steps 24 --from-end  two years past the end of the data
@@ -19,7 +21,7 @@ EPILOG = """examples:
 
 def add_arguments(parser: Parser) -> None:
     parser.add_argument("model", type=Path, help="a forecast run folder, or a model file inside one")
-    parser.add_argument("--steps", type=value("int", minimum=1), default=None, metavar="K",
+    parser.add_argument("--steps", type=value("int", minimum=1, maximum=MAX_STEPS), default=None, metavar="K",
                         help="steps to forecast (default: the run's horizon)")
     parser.add_argument("--from-end", action="store_true", help="forecast past the last observation")
     parser.add_argument("--out", type=Path, default=None, metavar="FILE",

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlab._checks import check_int
+from rnnlab._checks import check_int, check_memory
 from rnnlab.data.vocab import Vocab
 from rnnlab.errors import ConfigError
 from rnnlab.nn.init import as_generator
@@ -33,6 +33,9 @@ def letter_sequences(n_samples: int, length: int = 6, *, variant: str = "sum", r
     length = check_int("sequence length", length, minimum=2)
     if variant not in VARIANTS:
         raise ConfigError(f"variant should be one of {', '.join(VARIANTS)}, got {variant!r}")
+    # the sequences, the inputs and targets cut from them, and the model's activations over them
+    check_memory(f"{n_samples:,} letter sequences of length {length}", 8 * 4 * n_samples * length,
+                 "lower --samples / --val-samples or --seq-len")
     rng = as_generator(rng)
     seq = np.zeros((n_samples, length), np.int64)
     seq[:, :2] = rng.integers(0, 26, size=(n_samples, 2))

@@ -10,6 +10,7 @@ characters of every stream, and the recurrent state is carried from one chunk to
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -33,13 +34,14 @@ def read_text(path) -> str:
         raw = path.read_bytes()
         if path.suffix == ".gz":
             raw = gzip.decompress(raw)
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # a damaged .gz: BadGzipFile is an OSError, zlib's is not
         raise DataError(f"cannot read {path}: {exc}") from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
+        source = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "latin1"  # a UTF-16 file starts with a BOM
         raise DataError(f"{path} is not UTF-8 text: byte {exc.start} is 0x{raw[exc.start]:02x}; "
-                        "convert it first (e.g. iconv -f latin1 -t utf-8)") from None
+                        f"convert it first (e.g. iconv -f {source} -t utf-8)") from None
     if text.startswith("\ufeff"):
         text = text[1:]  # a UTF-8 byte-order mark is not part of the text
     if not text:

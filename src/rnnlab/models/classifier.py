@@ -9,7 +9,7 @@ from rnnlab.errors import ConfigError, DataError, ShapeError
 from rnnlab.functional.activations import softmax
 from rnnlab.functional.losses import softmax_cross_entropy
 from rnnlab.models.base import BatchResult
-from rnnlab.models.encoder import SequenceEncoder
+from rnnlab.models.encoder import SequenceEncoder, check_values
 
 
 class SequenceClassifier(SequenceEncoder):
@@ -70,6 +70,7 @@ class SequenceClassifier(SequenceEncoder):
         """Set the feature standardisation from (training) sequences' valid steps; returns self."""
         x, lengths = self.check_inputs(x, lengths)
         valid = x.reshape(-1, x.shape[2]) if lengths is None else x[np.arange(x.shape[1])[None] < lengths[:, None]]
+        check_values(valid, [f"feature {k}" for k in range(x.shape[2])], "the training sequences")
         self.set_scaling(valid)
         return self
 

@@ -27,6 +27,20 @@ from rnnlab.nn.recurrent import CELL_TYPES
 from rnnlab.nn.recurrent import parameter_shapes as recurrent_shapes
 
 POOLINGS = ("last", "mean")
+MAX_ABS_VALUE = 1e150  # beyond this, a column's variance (its square) overflows float64
+
+
+def check_values(values: np.ndarray, columns, what: str) -> None:
+    """A DataError naming the column when (M, C) values hold NaN, infinity, or magnitudes whose
+    scaling would overflow (above 1e150): checked up front, before any training."""
+    for j, name in enumerate(columns):
+        column = values[:, j]
+        if not np.isfinite(column).all():
+            raise DataError(f"{what}: column {name!r} holds NaN or infinite values; clean or interpolate it first")
+        peak = float(np.abs(column).max(initial=0.0))
+        if peak > MAX_ABS_VALUE:
+            raise DataError(f"{what}: column {name!r} holds values up to {peak:.3g}, too large to standardise "
+                            f"(at most {MAX_ABS_VALUE:g}); rescale it (e.g. into other units) first")
 
 
 def float_list(name: str, values, n: int) -> np.ndarray:

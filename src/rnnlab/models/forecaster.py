@@ -7,9 +7,9 @@ import math
 import numpy as np
 
 from rnnlab._checks import check_int
-from rnnlab.errors import ConfigError, DataError, ShapeError
+from rnnlab.errors import ConfigError, DataError, RnnlabError, ShapeError
 from rnnlab.models.base import BatchResult
-from rnnlab.models.encoder import SequenceEncoder
+from rnnlab.models.encoder import SequenceEncoder, check_values
 
 LOSSES = ("mse", "mae")
 
@@ -67,7 +67,8 @@ class Forecaster(SequenceEncoder):
         self.relative = bool(relative)
         self.loss_name = loss
         self.build_encoder(len(columns), self.horizon * len(targets), cell, hidden_size, num_layers, False, dropout,
-                    "last", mean, std, dtype, rng)
+                           "last", mean, std, dtype, rng)
+        self.scaled = mean is not None and std is not None  # else fit_scaling must come first
         self._last = None
 
     def get_config(self) -> dict:
@@ -93,15 +94,17 @@ class Forecaster(SequenceEncoder):
     def fit_scaling(self, train_values) -> Forecaster:
         """Set the scaling from the training part of the series, (T, C); returns self."""
         v = np.asarray(train_values, dtype=np.float64)
-        if v.ndim != 2 or v.shape[1] != self.input_size:
+        if v.ndim != 2 or v.shape[1] != self.input_size or v.shape[0] == 0:
             raise ShapeError(f"train_values should be (T, {self.input_size}), got {v.shape}")
+        check_values(v, self.columns, "train_values")
         self.set_scaling(v)
+        self.scaled = True
         return self
 
     # -- data ---------------------------------------------------------------------------------------
     def check_data(self, x, y):
         """Validate windows x (N, W, C) and targets y (N, h, K), in the series' units."""
-        x, _ = self.check_inputs(x)
+        x = self.check_windows(x, "inputs")
         y = np.asarray(y)
         want = (x.shape[0], self.horizon, len(self.targets))
         if y.shape != want:
@@ -147,9 +150,19 @@ class Forecaster(SequenceEncoder):
         self.backward()
         return BatchResult(loss, None, x.shape[0])
 
+    def check_windows(self, x, name: str = "windows"):
+        """Validated windows (N, W, C): the model's window length when it has one, scaling fitted."""
+        if not self.scaled:
+            raise RnnlabError("this Forecaster has no scaling yet: call fit_scaling(train_values) first (or build "
+                              "it with mean= and std=)")
+        x, _ = self.check_inputs(x, None, name)
+        if self.window is not None and x.shape[1] != self.window:
+            raise ShapeError(f"{name} should be {self.window} steps long (the model's window), got {x.shape[1]}")
+        return x
+
     def predict(self, x) -> np.ndarray:
         """Forecasts (N, h, K) in the series' units for windows x (N, W, C) (evaluation mode)."""
-        x, _ = self.check_inputs(x, None, "windows")
+        x = self.check_windows(x)
         t = self.target_index
         scaled = self.batched(lambda a, _: self._predict_scaled(a), x, None)
         return scaled * self.std[t] + self.mean[t]
@@ -173,7 +186,7 @@ class Forecaster(SequenceEncoder):
         every input column.
         """
         steps = check_int("steps", steps)
-        x, _ = self.check_inputs(x, None, "windows")
+        x = self.check_windows(x)
         if steps > self.horizon and self.targets != self.columns:
             raise ConfigError(f"this model forecasts {', '.join(self.targets)} from {', '.join(self.columns)}: it can "
                               f"look {self.horizon} step(s) ahead, not {steps} (feeding forecasts back needs every "

@@ -193,6 +193,8 @@ class Module:
                 problems.append(f"{name} has non-numeric dtype {v.dtype}")
             elif v.shape != p.shape:
                 problems.append(f"{name} should have shape {p.shape}, got {v.shape}")
+            elif not np.isfinite(v).all():
+                problems.append(f"{name} holds NaN or infinite values")
             else:
                 values[name] = v
         if problems:

@@ -10,13 +10,14 @@ Shapes and parameter names: see rnnlab.nn.recurrent.
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import NamedTuple
 
 import numpy as np
 
-from rnnlab._checks import check_int, check_probability
-from rnnlab.errors import ConfigError, RnnlabError, ShapeError
+from rnnlab._checks import check_int, check_memory, check_probability
+from rnnlab.errors import ConfigError, DataError, RnnlabError, ShapeError
 from rnnlab.functional.recurrent import Packing, reverse_time
 from rnnlab.nn import init
 from rnnlab.nn.inputs import SequenceInput, TokenInput
@@ -68,6 +69,10 @@ class Recurrent(Module):
         self.rng = init.as_generator(rng)  # initial weights, then dropout masks
         shapes = parameter_shapes(self.cell, self.input_size, self.hidden_size, self.num_layers, self.bias,
                                   self.bidirectional)
+        count = sum(math.prod(shape) for shape in shapes.values())
+        # parameters, gradients, the optimizer's two buffers, a backup and the kernels' per-call copies
+        check_memory(f"{type(self).__name__}({self.input_size}, {self.hidden_size}, {self.num_layers} layer(s))",
+                     8 * count * dt.itemsize, "lower hidden_size (--hidden-size) or num_layers (--num-layers)")
         for name, shape in shapes.items():
             self._add_param(name, np.empty(shape, dt))
         init.recurrent_default_(self.params, self.hidden_size, self.rng)
@@ -145,6 +150,8 @@ class Recurrent(Module):
     def forward(self, x, state=None, lengths=None):
         """Run the layer over whole (padded) sequences; see rnnlab.nn.recurrent for shapes."""
         x = np.asarray(x)
+        if x.dtype.kind not in "fiub":
+            raise DataError(f"{type(self).__name__} expects numbers, got an array of dtype {x.dtype}")
         layout = "(N, T, D)" if self.batch_first else "(T, N, D)"
         if x.ndim != 3 or x.shape[2] != self.input_size:
             raise ShapeError(f"{type(self).__name__} expects input of shape {layout} with D = input_size = "

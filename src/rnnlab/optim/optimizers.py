@@ -25,6 +25,8 @@ def _copy_buffer(own: np.ndarray, value, name: str) -> None:
     value = np.asarray(value)
     if value.shape != own.shape:
         raise ConfigError(f"optimizer state {name!r} has shape {value.shape}, this model needs {own.shape}")
+    if value.dtype.kind not in "fiu" or not np.isfinite(value).all():
+        raise ConfigError(f"optimizer state {name!r} should hold finite numbers")
     own[...] = value
 
 
@@ -57,7 +59,10 @@ class Optimizer:
     def load_state_dict(self, state: dict) -> None:
         """Restore what :meth:`state_dict` returned."""
         self.lr = _check_lr(state["lr"])
-        self.steps = int(state["steps"])
+        steps = state["steps"]
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+            raise ConfigError(f"optimizer state 'steps' should be a step count >= 0, got {steps!r}")
+        self.steps = int(steps)
 
 
 class SGD(Optimizer):

@@ -53,6 +53,9 @@ class TrainConfig:
 
     def __post_init__(self):
         check_fields(self)
+        if self.schedule in ("cosine", "plateau") and self.min_lr > self.lr:
+            raise ConfigError(f"min_lr ({self.min_lr:g}) should not exceed lr ({self.lr:g}): the {self.schedule} "
+                              "schedule would raise the learning rate")
         if self.momentum and self.optimizer != "sgd":
             raise ConfigError("momentum applies to the sgd optimizer only (Adam has its own)")
 
