@@ -1,6 +1,7 @@
 """The Trainer: exact resume, Ctrl-C, divergence, schedules, early stopping, modes."""
 
 import os
+import re
 import signal
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 
 from rnnlab import (
     ConfigError,
+    ModelFileError,
     NextTokenModel,
     TrainConfig,
     Trainer,
@@ -15,6 +17,7 @@ from rnnlab import (
     TrainingInterrupted,
 )
 from rnnlab.data import LETTERS, letter_task
+from rnnlab.io import load_arrays, save_arrays
 from rnnlab.optim import SGD, grad_norm
 
 from conftest import make
@@ -162,3 +165,54 @@ def test_early_stopping_needs_validation():
     x, y = letter_task(32, rng=1)
     with pytest.raises(ConfigError, match="needs validation data"):
         Trainer(NextTokenModel(LETTERS, hidden_size=4, rng=0), (x, y), TrainConfig(early_stopping=3))
+
+
+def edited(path, tmp_path, change):
+    """A copy of the checkpoint at ``path`` with ``change(header, arrays)`` applied, as a hand edit would."""
+    header, arrays = load_arrays(path)
+    change(header, arrays)
+    return save_arrays(tmp_path / "edited.npz", arrays, header)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (lambda h, a: h["trainer"].update(epoch=-5), "epoch should be an integer >= 0, got -5"),
+    (lambda h, a: h["trainer"].update(epoch=10**12), "history should hold one row per finished epoch"),
+    (lambda h, a: h["trainer"].update(step=10**9), "step should be an integer >= 0 and <= "),
+    (lambda h, a: h["trainer"].update(best_epoch=7), "best_epoch should be an integer >= 0 and <= 2"),
+    (lambda h, a: h["trainer"].update(best="0.5"), "best should be a finite number"),
+    (lambda h, a: h["trainer"].update(stopped_early="no"), "stopped_early should be true or false"),
+    (lambda h, a: h["trainer"]["history"][1].update(train_loss="garbage"), "history row 2 train_loss"),
+    (lambda h, a: h["trainer"]["history"][0].update(epoch=9), "history row 1 of the checkpoint is not"),
+    (lambda h, a: h["optimizer"].update(steps=-1), "'steps' should be a step count >= 0"),
+    (lambda h, a: h.update(trainer=[]), "trainer state should be a table"),
+])
+def test_a_hand_edited_checkpoint_is_refused_field_by_field(tmp_path, change, message):
+    t = make()
+    t.run(epochs=2)
+    path = edited(t.save_checkpoint(tmp_path / "last.npz"), tmp_path, change)
+    with pytest.raises(ModelFileError, match=re.escape(message)):
+        restore(path)
+
+
+def test_a_hand_edited_mid_epoch_position_is_refused(tmp_path):
+    t = make()
+    calls = {"n": 0}
+    original = t.model.train_batch
+
+    def stop_in_epoch_two(*batch):
+        calls["n"] += 1
+        if calls["n"] == 8:
+            t.stop()
+        return original(*batch)
+
+    t.model.train_batch = stop_in_epoch_two
+    with pytest.raises(TrainingInterrupted):
+        t.run()
+    path = t.save_checkpoint(tmp_path / "last.npz")
+    assert restore(path).steps_into_epoch == 2
+    for change, message in [(lambda h, a: h["trainer"]["partial"].update(next_step=0), "partial.next_step"),
+                            (lambda h, a: h["trainer"]["partial"].update(loss_sum=-1.0), "partial.loss_sum"),
+                            (lambda h, a: a.update({"trainer.order": a["trainer.order"][::-1] * 0}),
+                             "epoch order is not an order")]:
+        with pytest.raises(ModelFileError, match=re.escape(message)):
+            restore(edited(path, tmp_path, change))

@@ -26,10 +26,11 @@ import numpy as np
 from tqdm import tqdm
 
 from rnnlab import io
-from rnnlab.errors import ConfigError, DataError, ModelFileError, TrainingDiverged, TrainingInterrupted
+from rnnlab.errors import ConfigError, DataError, ModelFileError, ShapeError, TrainingDiverged, TrainingInterrupted
 from rnnlab.nn.init import as_generator
 from rnnlab.nn.module import module_mode
 from rnnlab.optim import Optimizer, clip_grad_norm_, clip_grad_value_, grad_norm, make_optimizer
+from rnnlab.training.checkpoint import check_training_state
 from rnnlab.training.config import TrainConfig
 from rnnlab.training.epoch import EpochPosition, EpochProgress
 from rnnlab.training.history import History
@@ -343,6 +344,9 @@ class Trainer:
         """Restore what :meth:`checkpoint_state` produced (the model must already hold its weights)."""
         try:
             t = header["trainer"]
+            partial = t.get("partial") if isinstance(t, dict) else None
+            check_training_state(path, t, arrays.get("trainer.order") if partial is not None else None, self.n_steps,
+                                 self.arrays[0].shape[0])
             opt_scalars = dict(header["optimizer"])
             gens = header["generators"]
             kind = opt_scalars.pop("type")
@@ -364,6 +368,8 @@ class Trainer:
                 self._partial = EpochPosition.from_header(t["partial"], arrays["trainer.order"])
         except ModelFileError:
             raise
+        except (ConfigError, ShapeError) as exc:  # the optimizer's or the carried state's own checks
+            raise ModelFileError(f"{path} holds a training state this run cannot use: {exc}") from None
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"{path} is not a complete rnnlab checkpoint ({type(exc).__name__}: {exc})") from None
 
