@@ -28,7 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from rnnlab.errors import ConfigError, MissingDependency
+from rnnlab.fingerprints import FINGERPRINTS, changed_files, record
 from rnnlab.io import atomic_write_text
+from rnnlab.models import load_model
 from rnnlab.tasks import TASKS, RunConfig, Task, TaskData, config_from_dict
 from rnnlab.training import TrainConfig, Trainer
 
@@ -131,6 +133,8 @@ class Run:
         self.lock: RunLock | None = None
         self.fresh = False  # a new run: new_trainer writes its config.json (over a never-checkpointed one)
         self.made_folder = False
+        self.allow_changed_data = False  # data(): go on (with a note) when a data file changed since training
+        self.notes: list[str] = []  # what a command should tell the user (e.g. that a data file changed)
 
     # -- creating and opening ---------------------------------------------------------------------
     @classmethod
@@ -172,7 +176,7 @@ class Run:
         if (self.folder / CHECKPOINT).exists():
             raise ConfigError(f"{self.folder} already holds a run; continue it with `rnnlab resume {self.folder}` "
                               "or choose another --out")
-        own = {CONFIG, MODEL, HISTORY, PLOT}  # a run that never saved a checkpoint: it starts again
+        own = {CONFIG, MODEL, HISTORY, PLOT, FINGERPRINTS}  # a run that never saved a checkpoint: it starts again
         foreign = [n for n in names if n not in own] if CONFIG in names else names
         if foreign:
             shown = ", ".join(foreign[:5]) + (" ..." if len(foreign) > 5 else "")
@@ -230,7 +234,20 @@ class Run:
         return gens[0], gens[1], gens[2], int(ss[3].generate_state(1)[0])
 
     def data(self) -> TaskData:
-        """The run's data (training and validation arrays), rebuilt from the config and the seed."""
+        """The run's data (training and validation arrays), rebuilt from the config and the seed.
+
+        A run that recorded its data files' fingerprints refuses to rebuild from a changed file
+        (a ConfigError naming it) unless ``allow_changed_data`` is set, when ``notes`` get a line.
+        """
+        files = self.task.data_files(self.config)
+        if not self.fresh:
+            changed = changed_files(self.folder, files)
+            if changed and not self.allow_changed_data:
+                raise ConfigError(f"{', '.join(changed)} changed since {self.folder} was trained (its content "
+                                  "fingerprint differs): restore it, or pass --allow-changed-data to go on with the "
+                                  "new content")
+            self.notes += [f"note: {p} changed since {self.folder} was trained; using its new content"
+                           for p in changed]
         rng_data, rng_val, _, _ = self._seeds()
         return self.task.prepare(self.config, rng_data, rng_val)
 
@@ -243,6 +260,7 @@ class Run:
         trainer = Trainer(model, data.train, cfg, validation=data.validation)
         if self.fresh or not (self.folder / CONFIG).exists():
             self.save_config()
+            record(self.folder, self.task.data_files(self.config))
             self.fresh = False
         return trainer, data
 
@@ -259,6 +277,8 @@ class Run:
                               f"finished; start it again with `rnnlab train {self.task.name} --out {self.folder}` "
                               "(and the options it had)")
         trainer, data = self.new_trainer(progress, log_every)
+        if self.notes:  # a data file changed (and that was allowed): go on with the model saved, on the new data
+            trainer = Trainer(load_model(path), data.train, trainer.config, validation=data.validation)
         trainer.load_checkpoint(path)
         return trainer, data
 

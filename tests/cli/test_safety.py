@@ -187,3 +187,22 @@ def test_requests_beyond_this_machine_are_refused_up_front(tmp_path, capsys, arg
     assert main([*argv, "--out", str(tmp_path / "r")] if argv[0] == "train" else argv) == 2
     assert message in one_error_line(capsys)
     assert not (tmp_path / "r").exists()
+
+
+def test_resume_and_evaluate_notice_a_changed_data_file(tmp_path, capsys):
+    series = tmp_path / "s.csv"
+    series.write_text("y\n" + "".join(f"{(i % 12) + 0.01 * i:.3f}\n" for i in range(200)))
+    folder = tmp_path / "r"
+    assert main(["train", "forecast", str(series), "--window", "12", "--hidden-size", "3", "--epochs", "1",
+                 "--quiet", "--no-plot", "--out", str(folder)]) == 0
+    recorded = json.loads((folder / "data.json").read_text())["files"]
+    assert list(recorded) == [str(series)] and recorded[str(series)].startswith("sha256:")
+    assert main(["evaluate", str(folder)]) == 0
+    capsys.readouterr()
+    series.write_text(series.read_text().replace("0.000", "9.999", 1))  # one value edited
+    for argv in (["evaluate", str(folder)], ["resume", str(folder), "--epochs", "1", "--quiet", "--no-plot"]):
+        assert main(argv) == 2
+        err = one_error_line(capsys)
+        assert f"{series} changed since {folder} was trained" in err and "--allow-changed-data" in err
+        assert main([*argv, "--allow-changed-data"]) == 0
+        assert f"note: {series} changed since" in capsys.readouterr().err

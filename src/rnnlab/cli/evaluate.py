@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from rnnlab.cli.common import open_model, print_json, report_stream, run_of
@@ -20,6 +21,8 @@ def add_arguments(parser: Parser) -> None:
     parser.add_argument("target", type=Path, help="a run folder, or a model.npz / last.npz inside one")
     parser.add_argument("--data", type=Path, default=None, metavar="FILE",
                         help="evaluate on this file instead (a text, a CSV series or a .ts file, as the task reads)")
+    parser.add_argument("--allow-changed-data", action="store_true",
+                        help="go on when the run's data file changed since training (with a note)")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
 
 
@@ -35,7 +38,11 @@ def run(args) -> int:
         if args.data is not None:
             results = found.task.evaluate_file(model, found.config, args.data, out)
         else:
-            results = found.task.report(model, found.config, found.data().validation, out)
+            found.allow_changed_data = args.allow_changed_data
+            validation = found.data().validation
+            for note in found.notes:
+                print(f"rnnlab: {note}", file=sys.stderr)
+            results = found.task.report(model, found.config, validation, out)
     if args.json:
         print_json({"model": str(path), "results": results})
     return 0

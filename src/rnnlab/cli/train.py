@@ -74,6 +74,8 @@ def add_resume_arguments(parser: Parser) -> None:
     parser.add_argument("run", type=Path, help="the run folder")
     parser.add_argument("--epochs", type=value("int", minimum=1), default=None, metavar="N",
                         help="train this many more epochs (default: up to the run's planned epochs)")
+    parser.add_argument("--allow-changed-data", action="store_true",
+                        help="go on when a data file changed since the run was trained (with a note)")
     add_output_options(parser)
 
 
@@ -189,8 +191,11 @@ def run_demo(args) -> int:
 def run_resume(args) -> int:
     """``rnnlab resume RUN [--epochs N]``."""
     with Run.open(args.run, lock=True) as run:
+        run.allow_changed_data = args.allow_changed_data
         trainer, data = run.resume_trainer(progress=False if args.quiet else None,
                                            log_every=0 if args.quiet else None)
+        for note in run.notes:
+            print(f"rnnlab: {note}", file=sys.stderr)
         planned = run.config.train.epochs
         mid_epoch = trainer.steps_into_epoch is not None
         if args.epochs is None and (trainer.epoch >= planned or trainer.stopped_early) and not mid_epoch:

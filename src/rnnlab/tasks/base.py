@@ -108,6 +108,11 @@ class Task:
         """A freshly initialised model for ``data`` (its vocabulary, columns, scaling)."""
         raise NotImplementedError
 
+    def data_files(self, config: RunConfig) -> list:
+        """The files the run's data is read from (their fingerprints are kept with the run); none
+        for generated data."""
+        return []
+
     def report(self, model, config: RunConfig, validation: tuple, out) -> dict:  # pragma: no cover - abstract
         """Print the held-out results to the text stream ``out``; return them as a JSON-able dict."""
         raise NotImplementedError

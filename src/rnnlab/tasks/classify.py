@@ -87,6 +87,12 @@ class ClassifyTask(Task):
             raise DataError(f"{d.file} has too few sequences ({len(labels)}) to hold some out for validation")
         return TaskData((x[tr], lengths[tr], labels[tr]), (x[va], lengths[va], labels[va]), {"meta": meta})
 
+    def data_files(self, config: RunConfig) -> list:
+        d = config.data
+        test = d.test_source()
+        return [datasets.resolve(d.file, "sequences", "train")] + (
+            [] if test is None else [datasets.resolve(test, "sequences", "test")])
+
     def build_model(self, config: RunConfig, data: TaskData, rng):
         x, lengths, _ = data.train
         model = SequenceClassifier(x.shape[2], data.info["meta"]["classes"], rng=rng, **vars(config.model))

@@ -146,6 +146,9 @@ class ForecastTask(Task):
         Xv, Yv, _ = windows(values, d.window, d.model_horizon, range(K), a, b)
         return TaskData((X, Y), (Xv, Yv), {"values": values, "meta": meta, "bounds": (a, b)})
 
+    def data_files(self, config: RunConfig) -> list:
+        return [datasets.resolve(config.data.file, "series")]
+
     def build_model(self, config: RunConfig, data: TaskData, rng):
         d, meta, (a, _) = config.data, data.info["meta"], data.info["bounds"]
         model = Forecaster(meta["columns"], meta["targets"], horizon=d.model_horizon, window=d.window, rng=rng,

@@ -71,6 +71,9 @@ class TextTask(Task):
         info = {"vocab": vocab, "characters": len(text), "held_out": len(val_text)}
         return TaskData(train, eval_streams(vocab.encode(val_text), d.val_streams), info)
 
+    def data_files(self, config: RunConfig) -> list:
+        return [datasets.resolve(config.data.file, "text")]
+
     def build_model(self, config: RunConfig, data: TaskData, rng):
         return CharLM(data.info["vocab"], rng=rng, **vars(config.model))
 
