@@ -206,3 +206,50 @@ def test_resume_and_evaluate_notice_a_changed_data_file(tmp_path, capsys):
         assert f"{series} changed since {folder} was trained" in err and "--allow-changed-data" in err
         assert main([*argv, "--allow-changed-data"]) == 0
         assert f"note: {series} changed since" in capsys.readouterr().err
+
+
+def ts_file(path, rows):
+    """A small .ts file: one dimension, the given (values, label) rows."""
+    labels = sorted({label for _, label in rows})
+    path.write_text(f"@classLabel true {' '.join(labels)}\n@data\n"
+                    + "".join(",".join(map(str, values)) + f":{label}\n" for values, label in rows))
+    return path
+
+
+def test_data_with_nothing_to_learn_is_refused_before_training(tmp_path, capsys):
+    out = str(tmp_path / "r")
+    (tmp_path / "a.txt").write_text("a" * 5000)
+    one_class = ts_file(tmp_path / "one.ts", [([1, 2, 3], "x")] * 20)
+    two = ts_file(tmp_path / "two.ts", [([1, 2, 3], "x"), ([3, 2, 1], "y")] * 10)
+    other = ts_file(tmp_path / "other.ts", [([1, 2], "z")] * 4)
+    flat = tmp_path / "flat.csv"
+    flat.write_text("y\n" + "5\n" * 300)
+    wave = tmp_path / "wave.csv"
+    wave.write_text("y\n" + "".join(f"{i % 7}\n" for i in range(300)))
+    for argv, message in [
+        (["train", "text", str(tmp_path / "a.txt")], "holds a single distinct character ('a')"),
+        (["train", "classify", str(one_class)], "every sequence carries the class 'x'"),
+        (["train", "classify", str(two), "--test-file", str(other)], "classes the training file"),
+        (["train", "forecast", str(flat), "--window", "12"], "column 'y' is constant over the training part"),
+        (["train", "forecast", str(wave), "--window", "12", "--season", "7"], "repeats exactly every 7 steps"),
+        (["train", "forecast", str(wave), "--window", "12", "--season", "250"], "the season (250 steps) is not"),
+    ]:
+        assert main([*argv, "--quiet", "--no-plot", "--out", out]) == 2, argv
+        assert message in one_error_line(capsys)
+        assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("cell", ["inf", "1e400", "-inf"])
+def test_infinite_values_are_named_not_reported_as_missing(tmp_path, capsys, cell):
+    series = tmp_path / "s.csv"
+    series.write_text("y\n" + "1\n" * 50 + f"{cell}\n" + "2\n" * 50)
+    assert main(["train", "forecast", str(series), "--out", str(tmp_path / "r")]) == 2
+    err = one_error_line(capsys)
+    assert f"line 52, column 'y': '{cell}' is not a finite number" in err and "missing values" not in err
+
+
+def test_values_beyond_what_scaling_can_hold_are_named_before_training(tmp_path, capsys):
+    series = tmp_path / "s.csv"
+    series.write_text("y\n" + "".join(f"{(i % 5) * 1e300}\n" for i in range(300)))
+    assert main(["train", "forecast", str(series), "--window", "12", "--out", str(tmp_path / "r")]) == 2
+    assert "column 'y' holds values up to 4e+300, too large to standardise" in one_error_line(capsys)

@@ -140,8 +140,10 @@ def _parse_values(path: Path, body, lines, columns: list[tuple[str, int]]) -> np
                 values[r, j] = float(cell)
             except ValueError:
                 raise DataError(f"{path}, line {lines[r]}, column {name!r}: {cell!r} is not a number") from None
-            if not math.isfinite(values[r, j]):
-                values[r, j] = math.nan
+            if not math.isfinite(values[r, j]):  # inf, 1e400: a value, not a gap, but none a model can read
+                marks = ", ".join(sorted(MISSING_TOKENS)[1:])
+                raise DataError(f"{path}, line {lines[r]}, column {name!r}: {cell!r} is not a finite number; "
+                                f"mark a missing value with an empty cell or one of {marks}")
     return values
 
 
@@ -199,8 +201,8 @@ def interpolate_missing(values) -> np.ndarray:
 def split_points(T: int, val_fraction: float, test_fraction: float) -> tuple[int, int]:
     """``(a, b)``: rows ``[:a]`` train, ``[a:b]`` validation, ``[b:]`` test, in time order."""
     for name, f in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
-        if not (isinstance(f, (int, float)) and 0.0 <= f < 1.0):
-            raise ConfigError(f"{name} should be in [0, 1), got {f!r}")
+        if isinstance(f, bool) or not (isinstance(f, (int, float)) and 0.0 < f < 1.0):  # the rule of ForecastData
+            raise ConfigError(f"{name} should be a number > 0 and < 1, got {f!r}")
     if val_fraction + test_fraction >= 1.0:
         raise ConfigError("val_fraction + test_fraction should leave some training data (sum below 1)")
     b = T - round(T * test_fraction)

@@ -52,7 +52,7 @@ def read_text(path) -> str:
 def split_text(text: str, val_fraction: float = 0.1) -> tuple[str, str]:
     """``(train, validation)``: the validation text is the last ``val_fraction`` of the text, contiguous."""
     if not 0.0 < val_fraction < 1.0:
-        raise DataError(f"val_fraction should be between 0 and 1, got {val_fraction!r}")
+        raise DataError(f"val_fraction should be a number > 0 and < 1, got {val_fraction!r}")
     cut = len(text) - round(len(text) * val_fraction)
     if cut < 2 or len(text) - cut < 2:
         raise DataError(f"the text is too short to split ({len(text)} characters): give at least a few hundred")

@@ -82,6 +82,11 @@ class ClassifyTask(Task):
         (stratified by class); the model's scaling is fitted on the training part."""
         d = config.data
         x, lengths, labels, meta = read_labelled(d.file, "train")
+        present = sorted({meta["classes"][k] for k in np.unique(labels)})
+        if len(present) < 2:
+            raise DataError(f"{d.file}: every sequence carries the class {present[0]!r}: there is nothing to tell "
+                            "apart; a classifier needs at least two classes")
+        self.check_test_file(d, x.shape[2], meta["classes"])  # now, not after training
         tr, va = stratified_split(labels, d.val_fraction, rng_val)
         if len(va) == 0 or len(tr) == 0:
             raise DataError(f"{d.file} has too few sequences ({len(labels)}) to hold some out for validation")
@@ -97,6 +102,19 @@ class ClassifyTask(Task):
         x, lengths, _ = data.train
         model = SequenceClassifier(x.shape[2], data.info["meta"]["classes"], rng=rng, **vars(config.model))
         return model.fit_scaling(x, lengths)
+
+    def check_test_file(self, data_cfg: ClassifyData, features: int, classes) -> None:
+        """The test file must have the training file's features a step and only its classes."""
+        source = data_cfg.test_source()
+        if source is None:
+            return
+        x, _, labels, meta = read_labelled(source, "test")
+        if x.shape[2] != features:
+            raise DataError(f"{source} has {x.shape[2]} features a step; the training file {data_cfg.file} has "
+                            f"{features}")
+        unknown = sorted({meta["classes"][k] for k in np.unique(labels)} - set(classes))
+        if unknown:
+            raise DataError(f"{source} has classes the training file {data_cfg.file} has not: {', '.join(unknown)}")
 
     def test_data(self, data_cfg: ClassifyData, model=None):
         """``(x, lengths, labels)`` of the test file (labels mapped to the model's classes), or None."""

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
+import numpy as np
+
 from rnnlab import datasets
 from rnnlab.config import check_fields, option
 from rnnlab.data.series import (
@@ -22,6 +24,7 @@ from rnnlab.data.series import (
     windows,
 )
 from rnnlab.errors import ConfigError, DataError
+from rnnlab.models.encoder import check_values
 from rnnlab.models.forecaster import LOSSES, Forecaster
 from rnnlab.tasks.base import RecurrentModelConfig, RunConfig, Task, TaskData
 
@@ -142,12 +145,30 @@ class ForecastTask(Task):
         d = config.data
         values, meta, (a, b) = self.split(d)
         K = len(meta["targets"])
+        check_values(values, meta["columns"], d.file)
+        self.check_informative(d, values[:a, :K], meta["targets"])
         X, Y, _ = windows(values, d.window, d.model_horizon, range(K), 0, a)
         Xv, Yv, _ = windows(values, d.window, d.model_horizon, range(K), a, b)
         return TaskData((X, Y), (Xv, Yv), {"values": values, "meta": meta, "bounds": (a, b)})
 
     def data_files(self, config: RunConfig) -> list:
         return [datasets.resolve(config.data.file, "series")]
+
+    @staticmethod
+    def check_informative(series: ForecastData, train, targets) -> None:
+        """Before training: each target must change over the training part (else there is nothing to
+        forecast, and MASE is undefined), and the season must fit in it."""
+        season = series.season_length()
+        if season >= train.shape[0]:
+            raise DataError(f"{series.file}: the season ({season} steps) is not shorter than the training part "
+                            f"({train.shape[0]} steps); lower --season or give a longer series")
+        for k, name in enumerate(targets):
+            if np.ptp(train[:, k]) == 0:
+                raise DataError(f"{series.file}: column {name!r} is constant over the training part: there is "
+                                "nothing to forecast, and MASE would be undefined")
+            if np.all(train[season:, k] == train[:-season, k]):
+                raise DataError(f"{series.file}: column {name!r} repeats exactly every {season} steps over the "
+                                "training part: the seasonal naive forecast is perfect and MASE undefined")
 
     def build_model(self, config: RunConfig, data: TaskData, rng):
         d, meta, (a, _) = config.data, data.info["meta"], data.info["bounds"]

@@ -11,7 +11,7 @@ from rnnlab import datasets
 from rnnlab.config import check_fields, option
 from rnnlab.data.text import eval_streams, read_text, split_text, stream_batches
 from rnnlab.data.vocab import Vocab
-from rnnlab.errors import ConfigError
+from rnnlab.errors import ConfigError, DataError
 from rnnlab.models.char_lm import LN2, CharLM
 from rnnlab.tasks.base import RecurrentModelConfig, RunConfig, Task, TaskData
 
@@ -67,6 +67,9 @@ class TextTask(Task):
         text = load_run_text(d.file)
         train_text, val_text = split_text(text, d.val_fraction)
         vocab = Vocab.from_text(text)
+        if len(vocab) < 2:
+            raise DataError(f"{d.file} holds a single distinct character ({text[0]!r}): there is nothing for a "
+                            "language model to learn; give a real text")
         train = stream_batches(vocab.encode(train_text), config.train.batch_size, d.seq_len)
         info = {"vocab": vocab, "characters": len(text), "held_out": len(val_text)}
         return TaskData(train, eval_streams(vocab.encode(val_text), d.val_streams), info)
