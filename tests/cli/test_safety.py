@@ -253,3 +253,20 @@ def test_values_beyond_what_scaling_can_hold_are_named_before_training(tmp_path,
     series.write_text("y\n" + "".join(f"{(i % 5) * 1e300}\n" for i in range(300)))
     assert main(["train", "forecast", str(series), "--window", "12", "--out", str(tmp_path / "r")]) == 2
     assert "column 'y' holds values up to 4e+300, too large to standardise" in one_error_line(capsys)
+
+
+def test_clip_norm_zero_is_off_however_it_is_written(tmp_path):
+    for text in ("0", "0.0", "none", "off"):
+        assert main(["train", "letters", *SMALL, "--clip-norm", text, "--out", str(tmp_path / text)]) == 0
+        assert json.loads((tmp_path / text / "config.json").read_text())["train"]["clip_norm"] is None
+
+
+def test_a_model_file_with_a_deeply_nested_header_is_one_line(tmp_path, capsys):
+    import numpy as np
+
+    from rnnlab.io import HEADER_KEY
+
+    path = tmp_path / "deep.npz"
+    np.savez(path, **{HEADER_KEY: np.frombuffer(b"[" * 100000 + b"]" * 100000, np.uint8)})
+    assert main(["info", str(path)]) == 2
+    assert "the header is not valid UTF-8 JSON (RecursionError" in one_error_line(capsys)
