@@ -170,7 +170,7 @@ def test_a_deeply_nested_config_file_is_one_line(tmp_path, capsys):
     assert "is not valid JSON" in one_error_line(capsys)
 
 
-def test_the_lock_file_is_the_only_trace_of_a_lock(tmp_path):
+def test_the_lock_file_names_its_holder(tmp_path):
     lock = RunLock(tmp_path).acquire()
     assert (tmp_path / ".lock").read_text().strip() == str(os.getpid())
     lock.release()

@@ -54,9 +54,9 @@ def tanh(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return np.tanh(x, out=out)
 
 
-def tanh_grad_from_output(y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """Derivative of tanh given its output ``y``: ``1 - y**2`` (into ``out`` when given)."""
-    out = np.multiply(y, y, out=out)
+def tanh_grad_from_output(y: np.ndarray) -> np.ndarray:
+    """Derivative of tanh given its output ``y``: ``1 - y**2`` (one new array, no temporary)."""
+    out = np.multiply(y, y)
     return np.subtract(1.0, out, out=out)
 
 

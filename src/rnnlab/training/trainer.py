@@ -81,7 +81,6 @@ class Trainer:
         self.stopped_early = False
         self._partial: EpochPosition | None = None  # the position inside an interrupted epoch
         self._stop = False
-        self._bits_per_char = None
 
     def stop(self) -> None:
         """Ask :meth:`run` to stop after the current step (safe from another thread or a callback);
@@ -159,8 +158,8 @@ class Trainer:
             self._train_step(position, step, params, grads, backup)
             progress.stepped()
         progress.flush()
-        row = self._finish_epoch(epoch, position)
-        self._log(row, bar, target)
+        row, bits_per_char = self._finish_epoch(epoch, position)
+        self._log(row, bits_per_char, bar, target)
 
     def _start_or_resume_epoch(self, epoch: int) -> EpochPosition:
         """A fresh epoch's position (the model told, the schedule applied, the order drawn), or the
@@ -221,8 +220,9 @@ class Trainer:
         if cfg.clip_norm is not None:
             clip_grad_norm_(grads, cfg.clip_norm, norm)
 
-    def _finish_epoch(self, epoch: int, position: EpochPosition) -> dict:
-        """The epoch's history row (validation included); best, schedule and early stopping updated."""
+    def _finish_epoch(self, epoch: int, position: EpochPosition) -> tuple[dict, float | None]:
+        """The epoch's history row (validation included) and a language model's validation bits per
+        character (None for other models); best, schedule and early stopping updated."""
         n = self.arrays[0].shape[0]
         train_time = time.perf_counter() - position.started
         row = {
@@ -232,6 +232,7 @@ class Trainer:
             "lr": self.optimizer.lr,
             "seq_per_s": n / train_time if train_time > 0 else None,
         }
+        bits_per_char = None
         if self.validation is not None:
             with module_mode(self.model):
                 metrics = self.model.evaluate(*self.validation)
@@ -241,14 +242,14 @@ class Trainer:
                     f"learning rate (now {self.optimizer.lr:g}) or gradient clipping by norm (--clip-norm 5). The "
                     "epoch was not saved.", epoch, self.n_steps)
             row["val_loss"], row["val_accuracy"] = metrics["loss"], metrics["accuracy"]
-            self._bits_per_char = metrics.get("bits_per_char")  # a language model's loss in bits, for the log
+            bits_per_char = metrics.get("bits_per_char")  # a language model's loss in bits, for the log
         row["time_s"] = time.perf_counter() - position.started
         self.history.append(row)
         self.epoch = epoch
         self._after_epoch(self.history.rows[-1])
-        return row
+        return row, bits_per_char
 
-    def _log(self, row: dict, bar, target: int) -> None:
+    def _log(self, row: dict, bits_per_char: float | None, bar, target: int) -> None:
         """The bar's final postfix for the epoch, and (every ``log_every`` epochs) one log line."""
         post = {"loss": _fmt(row["train_loss"])}
         if row.get("val_loss") is not None:
@@ -259,11 +260,11 @@ class Trainer:
         epoch, every = row["epoch"], self.config.log_every
         if not every or not (epoch == 1 or epoch % every == 0 or epoch == target or self.stopped_early):
             return
-        bpc = self._bits_per_char if self.validation is not None else None
+        bits = "" if bits_per_char is None else f" ({bits_per_char:.3f} bits/char)"
         tqdm.write(
             f"epoch {epoch}/{target}  loss {row['train_loss']:.4f}  acc {_fmt(row['train_accuracy'])}"
-            f"  val_loss {_fmt(row.get('val_loss'))}" + (f" ({bpc:.3f} bits/char)" if bpc is not None else "")
-            + f"  val_acc {_fmt(row.get('val_accuracy'))}"
+            f"  val_loss {_fmt(row.get('val_loss'))}{bits}"
+            f"  val_acc {_fmt(row.get('val_accuracy'))}"
             f"  lr {self.optimizer.lr:.3g}" + ("  (early stop)" if self.stopped_early else ""),
             file=sys.stderr,
         )
