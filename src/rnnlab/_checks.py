@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import numbers
 import os
 
@@ -23,6 +24,7 @@ def check_probability(name: str, value) -> float:
     return float(value)
 
 
+@functools.cache  # asked before every forward pass; the machine's memory does not change while we run
 def memory_bytes() -> int | None:
     """This machine's physical memory in bytes (None where the OS does not say)."""
     try:

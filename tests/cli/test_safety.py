@@ -1,6 +1,7 @@
 """Nothing a user saved is lost: run folders are locked, foreign folders and files are never written over,
 and a failed write is one line that names the path."""
 
+import errno
 import json
 import os
 import signal
@@ -147,6 +148,35 @@ def test_an_unwritable_output_is_one_line_naming_the_path(forecast_run, tmp_path
     assert "afile" in one_error_line(capsys)
 
 
+def disk_full(*_):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_full_disk_is_one_line_and_the_run_is_left_as_it_was(tmp_path, capsys, monkeypatch):
+    folder = tmp_path / "r"
+    assert main(["train", "letters", *SMALL, "--out", str(folder)]) == 0
+    before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    with monkeypatch.context() as m:
+        m.setattr(os, "fsync", disk_full)  # every file rnnlab writes is synced before it replaces the old one
+        assert main(["resume", str(folder), "--epochs", "3", "--quiet", "--no-plot"]) == 2
+        err = one_error_line(capsys)
+        assert f"cannot write {folder}" in err and "No space left on device" in err and "unchanged" in err
+    assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before  # no temporary left over
+    assert main(["resume", str(folder), "--epochs", "2", "--quiet", "--no-plot"]) == 0  # room again: it goes on
+    assert len((folder / "history.csv").read_text().splitlines()) == 4  # the header, the first epoch, two more
+
+
+def test_a_disk_full_before_the_first_save_leaves_nothing_behind(tmp_path, capsys, monkeypatch):
+    folder = tmp_path / "new"
+    with monkeypatch.context() as m:
+        m.setattr(os, "fsync", disk_full)
+        assert main(["train", "letters", *SMALL, "--out", str(folder)]) == 2
+        err = one_error_line(capsys)
+        assert "No space left on device" in err and "nothing was written" in err
+    assert not folder.exists()  # the folder train made is gone, so the same command simply runs again
+    assert main(["train", "letters", *SMALL, "--out", str(folder)]) == 0
+
+
 def test_config_values_of_the_wrong_type_are_refused_not_coerced(tmp_path, capsys):
     for text, message in [('{"model": {"bidirectional": "true"}}', None),
                           ('{"model": {"dropout": "0.1"}}', "dropout should be a number"),
@@ -233,6 +263,7 @@ def test_data_with_nothing_to_learn_is_refused_before_training(tmp_path, capsys)
         (["train", "forecast", str(flat), "--window", "12"], "column 'y' is constant over the training part"),
         (["train", "forecast", str(wave), "--window", "12", "--season", "7"], "repeats exactly every 7 steps"),
         (["train", "forecast", str(wave), "--window", "12", "--season", "250"], "the season (250 steps) is not"),
+        (["train", "forecast", str(wave), "--window", "1"], "a window of 1 step read relative to its last value"),
     ]:
         assert main([*argv, "--quiet", "--no-plot", "--out", out]) == 2, argv
         assert message in one_error_line(capsys)

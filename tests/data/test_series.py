@@ -96,6 +96,9 @@ def test_windows_never_look_ahead():
     assert (X[:, -1, 0] < Y[:, 0, 0] / 10).all()
     with pytest.raises(DataError, match="no complete window"):
         windows(v, window=4, horizon=10, start=15)
+    long = np.zeros((10**6, 1))  # 8 MB whose 900,000 windows of 100,000 steps would need 670 GiB
+    with pytest.raises(ConfigError, match=r"900,000 windows of 100,000 steps would need about [\d,.]+ GiB.*--window"):
+        windows(long, window=10**5, horizon=1)
 
 
 def test_baselines_by_hand():

@@ -170,3 +170,7 @@ def test_inputs_that_are_not_numbers_and_sizes_beyond_this_machine_are_refused()
         LSTM(3, 4, rng=0).forward(np.array([[["a", "b", "c"]]]))
     with pytest.raises(ConfigError, match=r"would need about [\d,.]+ GiB.*lower hidden_size \(--hidden-size\)"):
         LSTM(8, 10**8)  # refused before anything is allocated
+    huge = np.broadcast_to(np.float32(0), (10**5, 10**5, 3))  # no memory of its own: a view of one number
+    with pytest.raises(ConfigError, match=r"LSTM over 100,000 sequence\(s\) of 100,000 steps would need about "
+                       r"[\d,.]+ GiB.*lower the batch size, the sequence length or hidden_size"):
+        LSTM(3, 4, rng=0).forward(huge)  # refused before the gates and states are allocated

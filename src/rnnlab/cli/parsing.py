@@ -17,8 +17,19 @@ from rnnlab.errors import ConfigError
 METAVARS = {"int": "N", "float": "F", "str": "TEXT", "bool": "BOOL"}
 
 
-class Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Help with the defaults shown and the epilog's examples kept as written."""
+class Formatter(argparse.RawDescriptionHelpFormatter):
+    """Help with the epilog's examples kept as written (defaults are added by :func:`shown_default`)."""
+
+
+def shown_default(kwargs: dict) -> dict:
+    """An option's keyword arguments with ``(default: X)`` added to its help: only where there is a
+    value to show (not for a flag, an option without one, or help that already says it)."""
+    default, text = kwargs.get("default"), kwargs.get("help") or ""
+    silent = default in (None, "", argparse.SUPPRESS) or kwargs.get("action") in ("store_true", "store_false",
+                                                                                 "help", "version")
+    if silent or "(default" in text or not text:
+        return kwargs
+    return {**kwargs, "help": f"{text} (default: {default})"}
 
 
 class Parser(argparse.ArgumentParser):
@@ -35,7 +46,7 @@ class Parser(argparse.ArgumentParser):
 
     def add_argument(self, *flags, **kwargs):
         self.long_options += [f for f in flags if f.startswith("--")]
-        return super().add_argument(*flags, **kwargs)
+        return super().add_argument(*flags, **shown_default(kwargs))
 
     def add_group(self, title: str) -> OptionGroup:
         """An argument group whose options this parser remembers too."""
@@ -50,7 +61,7 @@ class OptionGroup:
 
     def add_argument(self, *flags, **kwargs):
         self.parser.long_options += [f for f in flags if f.startswith("--")]
-        return self.group.add_argument(*flags, **kwargs)
+        return self.group.add_argument(*flags, **shown_default(kwargs))
 
 
 @dataclass(frozen=True)

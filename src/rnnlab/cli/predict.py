@@ -48,7 +48,7 @@ def run_predict(args) -> int:
 
 def add_generate_arguments(parser: Parser) -> None:
     parser.add_argument("model", type=Path, help="a text run folder, or a model file")
-    parser.add_argument("--prime", default="\n", metavar="TEXT", help="the text to start from")
+    parser.add_argument("--prime", default="\n", metavar="TEXT", help="the text to start from (default: a new line)")
     parser.add_argument("--length", type=value("int", minimum=0), default=500, metavar="N",
                         help="characters to generate")
     parser.add_argument("--temperature", type=value("float", minimum=0.0), default=1.0, metavar="F",

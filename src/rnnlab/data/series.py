@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rnnlab._checks import check_int
+from rnnlab._checks import check_int, check_memory
 from rnnlab.errors import ConfigError, DataError
 
 MISSING_TOKENS = {"", "na", "nan", "n/a", "null", "none", "?", "-"}
@@ -231,6 +231,8 @@ def windows(values, window: int, horizon: int, targets=None, start: int = 0, sto
     if origins.size == 0:
         raise DataError(f"no complete window: a window of {W} steps and a horizon of {h} need more than the "
                         f"{stop - start} steps available here; lower window or horizon")
+    check_memory(f"{origins.size:,} windows of {W:,} steps", 8 * origins.size * (W * v.shape[1] + h * len(targets)),
+                 "lower --window or --horizon")
     X = np.lib.stride_tricks.sliding_window_view(v, W, axis=0)[origins - W].transpose(0, 2, 1)
     Y = np.lib.stride_tricks.sliding_window_view(v[:, targets], h, axis=0)[origins].transpose(0, 2, 1)
     return np.ascontiguousarray(X), np.ascontiguousarray(Y), origins

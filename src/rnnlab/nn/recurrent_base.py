@@ -176,6 +176,10 @@ class Recurrent(Module):
             raise ShapeError(f"{type(self).__name__} expects inputs of size input_size = {self.input_size}, got "
                              f"{inputs.features}")
         T, N = inputs.steps_and_batch
+        # what the pass keeps for backward: per layer and direction, the gates, states and output
+        kept = T * N * self.num_layers * self.num_directions * self.hidden_size * (self.gates + self.n_states + 1)
+        check_memory(f"{type(self).__name__} over {N:,} sequence(s) of {T:,} steps", kept * self.dtype.itemsize,
+                     "lower the batch size, the sequence length or hidden_size")
         packing = None if lengths is None else Packing.from_lengths(lengths, N, T)
         states = None if state is None else self.state_parts(state, N)
         if packing is not None and states is not None:

@@ -140,6 +140,9 @@ class ForecastTask(Task):
     def check_config(self, config: RunConfig) -> None:
         if config.train.monitor == "val_accuracy":
             raise ConfigError("a forecaster has no accuracy: monitor val_loss or train_loss")
+        if config.model.relative and config.data.window == 1:
+            raise ConfigError("a window of 1 step read relative to its last value is always 0, so the model would "
+                              "see nothing: use --window 2 or more, or --relative false")
 
     def prepare(self, config: RunConfig, rng_data, rng_val) -> TaskData:
         d = config.data
