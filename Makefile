@@ -11,11 +11,11 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed-run: pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e '.[plot]'
+	$(PY) -m pip install -q -e '.[plot,fast]'
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e '.[plot,test]'
+	$(PY) -m pip install -q -e '.[plot,fast,test]'
 	touch $@ $(VENV)/.installed-run
 
 demo: $(VENV)/.installed-run

@@ -44,11 +44,55 @@ def measure(fn, min_time: float = 0.3, max_reps: int = 50) -> float:
     return statistics.median(times)
 
 
-def bench_case(cell: str, H: int, threads: int, repeats: int) -> dict:
-    """Training, inference and streaming of one cell at hidden size H, rnnlab against PyTorch."""
+def flops(cell: str, H: int) -> dict:
+    """Multiply-adds x 2 of one batch: inference runs the input projection and the per-step recurrent
+    product (each 2 N T H GH, input size = hidden); training adds three more of the same size (the
+    recurrent backward product and the two weight gradients; no input gradient)."""
+    G = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
+    product = 2 * N * T * H * G * H
+    return {"infer": 2 * product, "train": 5 * product}
+
+
+def product_floor(cell: str, H: int) -> dict:
+    """Seconds that NumPy's BLAS takes for the matrix products alone of one batch, nothing else: the
+    input projection and T per-step recurrent products (inference); training adds T per-step
+    backward products and the two weight gradients. No kernel built on these products can be
+    faster, so PyTorch's time over this floor is the best ratio any BLAS-based kernel can reach.
+    Also the per-step product's FLOP/s (the GEMM peak at that shape)."""
+    import numpy as np
+
+    G = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
+    x, w_ih = np.ones((T * N, H), np.float32), np.ones((H, G * H), np.float32)
+    h, w_hh = np.ones((N, H), np.float32), np.ones((H, G * H), np.float32)
+    dgates, w_back = np.ones((T * N, G * H), np.float32), np.ones((G * H, H), np.float32)
+    out, dh = np.empty((N, G * H), np.float32), np.empty((N, H), np.float32)
+
+    def steps():
+        for _ in range(T):
+            np.matmul(h, w_hh, out=out)
+
+    def forward():
+        x @ w_ih
+        steps()
+
+    def training():
+        forward()
+        for t in range(T):
+            np.matmul(dgates[t * N : (t + 1) * N], w_back, out=dh)
+        dgates.T @ x  # the input and recurrent weight gradients: (GH, TN) @ (TN, H), twice
+        dgates.T @ x
+
+    return {"infer": measure(forward), "train": measure(training),
+            "gemm_peak": 2 * N * T * H * G * H / measure(steps)}
+
+
+def bench_case(cell: str, H: int, threads: int, repeats: int, kernel_sets=("numba",)) -> dict:
+    """Training, inference and streaming of one cell at hidden size H, rnnlab (each kernel set)
+    against PyTorch, measured in alternation."""
     import numpy as np
     import torch
 
+    from rnnlab.kernels import use_kernels
     from rnnlab.nn import CELL_TYPES
     from rnnlab.optim import Adam
 
@@ -91,26 +135,60 @@ def bench_case(cell: str, H: int, threads: int, repeats: int) -> dict:
         with torch.inference_mode():
             _, state["theirs"] = theirs(tx1, state["theirs"])
 
-    res = {"cell": cell, "hidden": H, "threads": threads}
+    res = {"cell": cell, "hidden": H, "threads": threads, "flops": flops(cell, H), "floor": product_floor(cell, H)}
     for kind, a, b in [("train", ours_train, theirs_train), ("infer", ours_infer, theirs_infer),
                        ("stream", ours_step, theirs_step)]:
         limits = {"min_time": 0.05, "max_reps": 2000} if kind == "stream" else {"min_time": 0.3, "max_reps": 50}
-        ta, tb = [], []
-        for _ in range(repeats):  # alternate, so that a slow moment hits both
-            ta.append(measure(a, **limits))
-            tb.append(measure(b, **limits))
-        res[kind] = {"rnnlab": statistics.median(ta), "torch": statistics.median(tb)}
+        times = {name: [] for name in (*kernel_sets, "torch")}
+        for _ in range(repeats):  # alternate, so that a slow moment hits every side
+            for name in kernel_sets:
+                use_kernels(name)
+                times[name].append(measure(a, **limits))
+            times["torch"].append(measure(b, **limits))
+        res[kind] = {name: statistics.median(t) for name, t in times.items()}
     return res
 
 
-def worker(cells, hiddens, threads, repeats):
+def worker(cells, hiddens, threads, repeats, kernel_sets):
     """Runs inside a subprocess whose BLAS thread count is fixed: prints one JSON line per case."""
     import torch
 
     torch.set_num_threads(threads)
     for cell in cells:
         for H in hiddens:
-            print(json.dumps(bench_case(cell, H, threads, repeats)), flush=True)
+            print(json.dumps(bench_case(cell, H, threads, repeats, kernel_sets)), flush=True)
+
+
+def print_tables(results, kernel_sets) -> None:
+    """The speed table (ratio > 1: rnnlab faster) and the achieved GFLOP/s beside the GEMM peak."""
+    steps = T * N
+    print(f"ratio of PyTorch's time to rnnlab's (> 1: rnnlab is faster), per kernel set ({' / '.join(kernel_sets)}); "
+          f"batch {N}, {T} steps, input size = hidden; streaming: one step at batch 1")
+    print()
+    print("| cell | hidden | threads | training | inference | streaming step | train steps/s | torch steps/s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in sorted(results, key=lambda r: (r["cell"], r["hidden"], r["threads"])):
+        ratios = {kind: " / ".join(f"{r[kind]['torch'] / r[kind][k]:.2f}x" for k in kernel_sets)
+                  for kind in ("train", "infer", "stream")}
+        best = min(r["train"][k] for k in kernel_sets)
+        print(f"| {r['cell'].upper()} | {r['hidden']} | {r['threads']} | {ratios['train']} | {ratios['infer']} "
+              f"| {ratios['stream']} | {steps / best:,.0f} | {steps / r['train']['torch']:,.0f} |")
+    print()
+    print("achieved GFLOP/s (the products' arithmetic over the measured time), NumPy's GEMM peak on the per-step "
+          "product's shape, and the best ratio a kernel built on these BLAS products can reach (PyTorch's time "
+          "over the products' own time), all measured in the same run:")
+    print()
+    sides = " / ".join((*kernel_sets, "torch"))
+    print(f"| cell | hidden | threads | train GFLOP/s {sides} | infer GFLOP/s {sides} | GEMM peak "
+          "| best possible train / infer ratio |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for r in sorted(results, key=lambda r: (r["cell"], r["hidden"], r["threads"])):
+        gf = {kind: " / ".join(f"{r['flops'][kind] / r[kind][k] / 1e9:.0f}" for k in (*kernel_sets, "torch"))
+              for kind in ("train", "infer")}
+        floor = r["floor"]
+        print(f"| {r['cell'].upper()} | {r['hidden']} | {r['threads']} | {gf['train']} | {gf['infer']} "
+              f"| {floor['gemm_peak'] / 1e9:.0f} | {r['train']['torch'] / floor['train']:.2f}x / "
+              f"{r['infer']['torch'] / floor['infer']:.2f}x |")
 
 
 def main():
@@ -119,34 +197,23 @@ def main():
     parser.add_argument("--hidden", type=int, nargs="+", default=[64, 256, 512])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--kernels", nargs="+", default=["numpy", "numba"], choices=["numpy", "numba"],
+                        help="rnnlab's kernel sets to measure (each against the same PyTorch runs)")
     parser.add_argument("--json", help="write the results to this file")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.cells, args.hidden, args.threads[0], args.repeats)
+        worker(args.cells, args.hidden, args.threads[0], args.repeats, args.kernels)
         return
     results = []
     for threads in args.threads:
         env = {**os.environ, "OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads),
                "MKL_NUM_THREADS": str(threads)}
         cmd = [sys.executable, __file__, "--worker", "--threads", str(threads), "--repeats", str(args.repeats),
-               "--cells", *args.cells, "--hidden", *map(str, args.hidden)]
+               "--cells", *args.cells, "--hidden", *map(str, args.hidden), "--kernels", *args.kernels]
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
         results += [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
-    steps = T * N
-    print(f"training and inference: time steps per second (batch {N}, {T} steps, input size = hidden); "
-          "streaming: one step at batch 1, microseconds")
-    print()
-    print("| cell | hidden | threads | train rnnlab | train PyTorch | ratio | infer rnnlab | infer PyTorch | ratio "
-          "| stream rnnlab | stream PyTorch | ratio |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for r in sorted(results, key=lambda r: (r["cell"], r["hidden"], r["threads"])):
-        tr, inf, st = r["train"], r["infer"], r["stream"]
-        print(f"| {r['cell'].upper()} | {r['hidden']} | {r['threads']} "
-              f"| {steps / tr['rnnlab']:,.0f} | {steps / tr['torch']:,.0f} | {tr['torch'] / tr['rnnlab']:.2f}x "
-              f"| {steps / inf['rnnlab']:,.0f} | {steps / inf['torch']:,.0f} | {inf['torch'] / inf['rnnlab']:.2f}x "
-              f"| {st['rnnlab'] * 1e6:.1f} | {st['torch'] * 1e6:.1f} | {st['torch'] / st['rnnlab']:.2f}x |")
-    print("(ratio > 1: rnnlab is faster; for streaming, the ratio of PyTorch's latency to rnnlab's)")
+    print_tables(results, args.kernels)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)

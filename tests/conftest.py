@@ -1,5 +1,5 @@
 """Shared fixtures and helpers: an explicit random generator, the relative error, the recurrent
-cells every layer test runs over, and a small trainer."""
+cells every layer test runs over, each kernel set, and a small trainer."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from rnnlab import NextTokenModel, TrainConfig, Trainer
 from rnnlab.data import LETTERS, letter_task
+from rnnlab.kernels import active_kernels, use_kernels
 from rnnlab.nn import GRU, LSTM, RNN
 
 
@@ -36,6 +37,19 @@ CELLS = {
     "lstm": LSTM,
     "gru": GRU,
 }
+
+
+@pytest.fixture(params=["numpy", "numba"])
+def kernel_set(request) -> str:
+    """Runs a test once with each kernel set (``pytestmark = pytest.mark.usefixtures("kernel_set")``
+    runs a whole module so), then puts back the set that ran before. numba's set is part of
+    ``make test`` (the fast extra); a checkout without numba skips it, saying so."""
+    if request.param == "numba":
+        pytest.importorskip("numba", reason="the fused kernels need numba: pip install 'rnnlab[fast]'")
+    before = active_kernels().name
+    use_kernels(request.param)
+    yield request.param
+    use_kernels(before)
 
 
 def as_tuple(state):

@@ -6,6 +6,8 @@ PyTorch), fast on a CPU, and pleasant to use. The public API:
 - :mod:`rnnlab.nn`: layers (``Embedding``, ``Linear``, ``RNN``, ``LSTM``, ``GRU``) with PyTorch's
   names and shapes, and the inputs of their time-major interface (``SequenceInput``, ``TokenInput``);
 - :mod:`rnnlab.functional`: the pure NumPy operations the layers are built from;
+- :mod:`rnnlab.kernels`: which recurrent kernels run (NumPy's reference set or numba's fused one,
+  ``use_kernels``), and :mod:`rnnlab.threads`: how many threads compute (``set_num_threads``);
 - :mod:`rnnlab.models`: whole networks with fit / predict / save / load: ``NextTokenModel``,
   ``CharLM`` (text), ``SequenceClassifier``, ``Forecaster``;
 - :mod:`rnnlab.optim`: SGD, Adam and gradient clipping;
@@ -18,7 +20,7 @@ PyTorch), fast on a CPU, and pleasant to use. The public API:
 The names most scripts need are importable from ``rnnlab`` itself (``__all__``).
 """
 
-from rnnlab import data, functional, gradcheck, models, nn, optim, training
+from rnnlab import data, functional, gradcheck, kernels, models, nn, optim, training
 from rnnlab._version import __version__
 from rnnlab.data import LETTERS, Vocab, letter_task
 from rnnlab.errors import (
@@ -33,7 +35,9 @@ from rnnlab.errors import (
     UnknownTokenError,
     WriteError,
 )
+from rnnlab.kernels import active_kernels, use_kernels
 from rnnlab.models import CharLM, Forecaster, Model, NextTokenModel, SequenceClassifier, load_model
+from rnnlab.threads import get_num_threads, set_num_threads
 from rnnlab.training import History, TrainConfig, Trainer, fit
 
 __all__ = [
@@ -58,14 +62,19 @@ __all__ = [
     "Vocab",
     "WriteError",
     "__version__",
+    "active_kernels",
     "data",
     "fit",
     "functional",
+    "get_num_threads",
     "gradcheck",
+    "kernels",
     "letter_task",
     "load_model",
     "models",
     "nn",
     "optim",
+    "set_num_threads",
     "training",
+    "use_kernels",
 ]

@@ -11,6 +11,9 @@ from rnnlab.models import CharLM, load_model
 from rnnlab.models.char_lm import filter_probs
 from rnnlab.training import TrainConfig, Trainer
 
+# every test here runs with each kernel set (conftest.kernel_set)
+pytestmark = pytest.mark.usefixtures("kernel_set")
+
 TEXT = "the cat sat on the mat, and the dog sat on the log. " * 30
 
 

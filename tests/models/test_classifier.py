@@ -9,6 +9,9 @@ from rnnlab.models import SequenceClassifier, load_model
 
 from conftest import rel_error
 
+# every test here runs with each kernel set (conftest.kernel_set)
+pytestmark = pytest.mark.usefixtures("kernel_set")
+
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize(("bidirectional", "pooling"), [(False, "last"), (True, "last"), (True, "mean")])

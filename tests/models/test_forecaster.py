@@ -12,6 +12,9 @@ from rnnlab.errors import ConfigError, DataError, RnnlabError, ShapeError
 from rnnlab.gradcheck import check_model
 from rnnlab.models import Forecaster, load_model
 
+# every test here runs with each kernel set (conftest.kernel_set)
+pytestmark = pytest.mark.usefixtures("kernel_set")
+
 
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize(("relative", "loss"), [(True, "mse"), (False, "mae")])

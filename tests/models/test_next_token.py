@@ -7,6 +7,9 @@ from rnnlab import ConfigError, DataError, NextTokenModel, ShapeError, UnknownTo
 from rnnlab.data import LETTERS, letter_task
 from rnnlab.gradcheck import check_model
 
+# every test here runs with each kernel set (conftest.kernel_set)
+pytestmark = pytest.mark.usefixtures("kernel_set")
+
 
 @pytest.mark.parametrize("V", [6, 40])  # fused-table path and gather path
 @pytest.mark.parametrize(("cell", "nonlinearity", "num_layers"),

@@ -8,6 +8,9 @@ from rnnlab import NextTokenModel
 from conftest import rel_error
 from torch_utils import TOL, copy_params, torch
 
+# every test here runs with each kernel set (conftest.kernel_set)
+pytestmark = pytest.mark.usefixtures("kernel_set")
+
 
 def TORCH_DTYPE(dtype):
     return torch.float64 if dtype == np.float64 else torch.float32

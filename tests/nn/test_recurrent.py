@@ -9,6 +9,9 @@ from rnnlab.nn import GRU, LSTM, RNN
 
 from conftest import CELLS, as_tuple, random_state
 
+# every test here runs with each kernel set (conftest.kernel_set)
+pytestmark = pytest.mark.usefixtures("kernel_set")
+
 F64 = np.float64
 
 

@@ -8,6 +8,9 @@ from rnnlab.nn import GRU, LSTM, RNN
 from conftest import rel_error
 from torch_utils import TOL, copy_params, tensor, torch
 
+# every test here runs with each kernel set (conftest.kernel_set)
+pytestmark = pytest.mark.usefixtures("kernel_set")
+
 OURS = {"rnn-tanh": (RNN, {"nonlinearity": "tanh"}), "rnn-relu": (RNN, {"nonlinearity": "relu"}),
         "lstm": (LSTM, {}), "gru": (GRU, {})}
 

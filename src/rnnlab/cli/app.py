@@ -8,8 +8,10 @@ from enum import IntEnum
 
 from rnnlab._version import __version__
 from rnnlab.cli import diagnose, evaluate, forecast, info, predict, train
-from rnnlab.cli.parsing import Formatter, Parser, unrecognized
+from rnnlab.cli.parsing import Formatter, Parser, VersionAction, add_threads_option, unrecognized
 from rnnlab.errors import RnnlabError, TrainingInterrupted
+from rnnlab.kernels import active_kernels
+from rnnlab.threads import set_num_threads
 
 
 class ExitCode(IntEnum):
@@ -25,17 +27,26 @@ COMMANDS = (train.DEMO, train.TRAIN, train.RESUME, evaluate.EVALUATE, predict.PR
             forecast.FORECAST, info.DATASETS, info.INFO, info.PLOT, diagnose.GRADIENT_FLOW, diagnose.GRADCHECK)
 
 
+def version() -> str:
+    """What ``rnnlab --version`` prints: the version, then which kernels run."""
+    from rnnlab.kernels import describe
+
+    return f"rnnlab {__version__}\n{describe()}"
+
+
 def build_parser() -> Parser:
     """The argument parser of the ``rnnlab`` command, one subcommand per entry of ``COMMANDS``."""
     parser = Parser(prog="rnnlab", description="Recurrent neural networks in NumPy: train, check and use them.",
                     formatter_class=Formatter)
-    parser.add_argument("--version", action="version", version=f"rnnlab {__version__}")
+    parser.add_argument("--version", action=VersionAction, describe=version, help="show rnnlab's version and kernels")
     parser.add_argument("--debug", action="store_true", help="show tracebacks instead of one-line errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     for command in COMMANDS:
         p = sub.add_parser(command.name, help=command.help, description=command.description, epilog=command.epilog,
                            formatter_class=Formatter)
         command.add_arguments(p)
+        if command.computes:
+            add_threads_option(p)
         p.set_defaults(func=command.run)
         parser.commands[command.name] = p
     return parser
@@ -55,6 +66,10 @@ def main(argv=None) -> int:
         parser.print_help(sys.stderr)
         return ExitCode.ERROR
     try:
+        if hasattr(args, "threads"):  # a command that computes: its threads and kernels, before it starts
+            if args.threads is not None:
+                set_num_threads(args.threads)
+            active_kernels()
         return ExitCode(args.func(args))
     except RnnlabError as exc:
         if args.debug:

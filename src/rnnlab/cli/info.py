@@ -8,6 +8,7 @@ from rnnlab.cli.common import check_output, open_model, print_json, run_of, task
 from rnnlab.cli.parsing import Command, Parser
 from rnnlab.datasets import DATA_DIR, listing
 from rnnlab.errors import ConfigError, MissingDependency
+from rnnlab.kernels import describe as describe_kernels
 from rnnlab.models import load_model
 from rnnlab.runs import HISTORY, MODEL, Run
 from rnnlab.training import History
@@ -58,7 +59,8 @@ def describe(path: Path, model, target: Path) -> dict:
         best_epoch = model.file_extra.get("epoch") if info["kind"] == "model" else (trainer or {}).get("best_epoch")
         info["training"] = {"epochs": len(history), "best_epoch": best_epoch,
                             "last": {k: last.get(k) for k in ("train_loss", "val_loss", "val_accuracy", "lr")},
-                            "seconds": sum(r.get("time_s") or 0 for r in history)}
+                            "seconds": sum(r.get("time_s") or 0 for r in history), "threads": last.get("threads")}
+    info["kernels"] = describe_kernels()  # what would run this model here, now
     return info
 
 
@@ -82,8 +84,10 @@ def print_info(info: dict) -> None:
         val = "" if last["val_loss"] is None else f", val_loss {last['val_loss']:.4f}"
         if last["val_accuracy"] is not None:  # a forecaster has none
             val += f", val_acc {last['val_accuracy']:.4f}"
-        print(f"  trained: {t['epochs']} epochs in {t['seconds']:.1f} s; best epoch {t['best_epoch']}; "
+        threads = "" if t.get("threads") is None else f" on {t['threads']:g} thread(s)"
+        print(f"  trained: {t['epochs']} epochs in {t['seconds']:.1f} s{threads}; best epoch {t['best_epoch']}; "
               f"last epoch train_loss {last['train_loss']:.4f}{val}, lr {last['lr']:.3g}")
+    print(f"  runs here on {info['kernels'].removeprefix('kernels: ')} kernels")
 
 
 def run_info(args) -> int:
@@ -143,8 +147,9 @@ def run_plot(args) -> int:
 
 # this module's entries in the command table (cli/app.py): every command module declares its own alike
 INFO = Command("info", "what a model or run is: architecture, size, vocabulary, data, training",
-               "Describe a model file, a checkpoint or a run folder.", INFO_EPILOG, add_info_arguments, run_info)
+               "Describe a model file, a checkpoint or a run folder.", INFO_EPILOG, add_info_arguments, run_info,
+               computes=False)
 DATASETS = Command("datasets", "the data sets bundled with rnnlab", "List the bundled data sets: what, size, licence.",
-                   DATASETS_EPILOG, add_datasets_arguments, run_datasets)
+                   DATASETS_EPILOG, add_datasets_arguments, run_datasets, computes=False)
 PLOT = Command("plot", "redraw a run's training curves", "Redraw RUN/loss.png from RUN/history.csv.", PLOT_EPILOG,
-               add_plot_arguments, run_plot)
+               add_plot_arguments, run_plot, computes=False)

@@ -74,6 +74,31 @@ class Command:
     epilog: str
     add_arguments: Callable[[Parser], None]
     run: Callable[[argparse.Namespace], int]
+    computes: bool = True  # gets --threads (info, datasets and plot compute nothing)
+
+
+def add_threads_option(parser: Parser) -> None:
+    """``--threads N`` on a command that computes (on each of its subcommands, where it has them)."""
+    if parser.commands:
+        for sub in parser.commands.values():
+            add_threads_option(sub)
+        return
+    parser.add_argument("--threads", type=value("int", minimum=1), default=None, metavar="N",
+                        help="compute on N threads (BLAS and numba; default: as many as the machine has)")
+
+
+class VersionAction(argparse.Action):
+    """``--version``: rnnlab's version and which kernels run, worked out only when asked (finding the
+    kernel set imports numba, which every other command would otherwise pay for)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None,
+                 describe: Callable[[], str] = str):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+        self.describe = describe
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(self.describe())  # to stdout, as argparse's own version action does
+        parser.exit(0)
 
 
 def converter(f: Rule) -> Callable[[str], object]:

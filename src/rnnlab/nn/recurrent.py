@@ -37,9 +37,8 @@ import numpy as np
 
 from rnnlab.errors import ConfigError
 from rnnlab.functional.activations import relu, sigmoid_, tanh
-from rnnlab.functional.gru import gru_recurrence_, gru_recurrence_backward
-from rnnlab.functional.lstm import lstm_recurrence_, lstm_recurrence_backward
-from rnnlab.functional.recurrent import NONLINEARITIES, rnn_recurrence_, rnn_recurrence_backward
+from rnnlab.functional.recurrent import NONLINEARITIES
+from rnnlab.kernels import active_kernels
 from rnnlab.nn.recurrent_base import Recurrent
 from rnnlab.nn.recurrent_params import parameter_shapes
 
@@ -86,7 +85,7 @@ class RNN(Recurrent):
     def run(self, bufs, init_states, w, sizes):
         _, hbuf = bufs
         hbuf[0] = 0.0 if init_states is None else init_states[0]
-        hs = rnn_recurrence_(hbuf, w.w_hh, self.nonlinearity, sizes)
+        hs = active_kernels().rnn_recurrence_(hbuf, w.w_hh, self.nonlinearity, sizes)
         return hs, (hbuf,), (hbuf,)
 
     def cell_step(self, layer, x, prev):
@@ -97,7 +96,7 @@ class RNN(Recurrent):
     def run_backward(self, dhs, dfinal, cell_cache, w, sizes):
         (hbuf,) = cell_cache
         dh_n = None if dfinal is None else dfinal[0]
-        da, dh0, dw_hh = rnn_recurrence_backward(dhs, dh_n, hbuf, w.w_hh, self.nonlinearity, sizes)
+        da, dh0, dw_hh = active_kernels().rnn_recurrence_backward(dhs, dh_n, hbuf, w.w_hh, self.nonlinearity, sizes)
         return da, da, (dh0,), dw_hh
 
 
@@ -135,7 +134,7 @@ class LSTM(Recurrent):
         gates, hbuf, cbuf = bufs
         hbuf[0] = 0.0 if init_states is None else init_states[0]
         cbuf[0] = 0.0 if init_states is None else init_states[1]
-        tanh_c = lstm_recurrence_(gates, hbuf, cbuf, w.w_hh, sizes)
+        tanh_c = active_kernels().lstm_recurrence_(gates, hbuf, cbuf, w.w_hh, sizes)
         return hbuf[1:], (hbuf, cbuf), (hbuf, cbuf, gates, tanh_c)
 
     def cell_step(self, layer, x, prev):
@@ -153,7 +152,8 @@ class LSTM(Recurrent):
     def run_backward(self, dhs, dfinal, cell_cache, w, sizes):
         hbuf, cbuf, gates, tanh_c = cell_cache
         dh_n, dc_n = (None, None) if dfinal is None else dfinal
-        dgates, dh0, dc0, dw_hh = lstm_recurrence_backward(dhs, dh_n, dc_n, gates, hbuf, cbuf, tanh_c, w.w_hh, sizes)
+        dgates, dh0, dc0, dw_hh = active_kernels().lstm_recurrence_backward(dhs, dh_n, dc_n, gates, hbuf, cbuf,
+                                                                            tanh_c, w.w_hh, sizes)
         return dgates, dgates, (dh0, dc0), dw_hh
 
 
@@ -186,7 +186,7 @@ class GRU(Recurrent):
     def run(self, bufs, init_states, w, sizes):
         gates, hbuf, rec_n = bufs
         hbuf[0] = 0.0 if init_states is None else init_states[0]
-        gru_recurrence_(gates, hbuf, rec_n, w.w_hh, w.bias_hn, sizes)
+        active_kernels().gru_recurrence_(gates, hbuf, rec_n, w.w_hh, w.bias_hn, sizes)
         return hbuf[1:], (hbuf,), (hbuf, gates, rec_n)
 
     def cell_step(self, layer, x, prev):
@@ -207,7 +207,8 @@ class GRU(Recurrent):
     def run_backward(self, dhs, dfinal, cell_cache, w, sizes):
         hbuf, gates, rec_n = cell_cache
         dh_n = None if dfinal is None else dfinal[0]
-        dgates, drec, dh0, dw_hh = gru_recurrence_backward(dhs, dh_n, gates, hbuf, rec_n, w.w_hh, sizes)
+        dgates, drec, dh0, dw_hh = active_kernels().gru_recurrence_backward(dhs, dh_n, gates, hbuf, rec_n, w.w_hh,
+                                                                            sizes)
         return dgates, drec, (dh0,), dw_hh
 
 

@@ -12,12 +12,16 @@ from rnnlab.io import atomic_write_text
 
 class History:
     """One row per epoch: epoch, train_loss, train_accuracy, val_loss, val_accuracy, lr,
-    time_s, seq_per_s (validation columns are None without validation data).
+    time_s, seq_per_s, threads (validation columns are None without validation data; threads is
+    the number BLAS computed on, None where threadpoolctl is not installed).
 
     ``history["train_loss"]`` gives a column as a list; ``history.rows`` the rows as dicts.
     """
 
-    columns = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "time_s", "seq_per_s")
+    columns = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "lr", "time_s", "seq_per_s",
+               "threads")
+    # the columns of runs written before the threads column: still read, threads None
+    older_columns = columns[:-1]
 
     def __init__(self, rows=None):
         self.rows: list[dict] = []
@@ -57,14 +61,14 @@ class History:
         """Parse what :meth:`to_csv` wrote (empty fields are None)."""
         reader = csv.reader(_io.StringIO(text))
         header = next(reader, None)
-        if header is None or tuple(header) != cls.columns:
+        if header is None or tuple(header) not in (cls.columns, cls.older_columns):
             raise DataError(f"a history CSV should start with the header {','.join(cls.columns)}")
         rows = []
         for line_no, values in enumerate(reader, start=2):
-            if len(values) != len(cls.columns):
-                raise DataError(f"history CSV line {line_no} has {len(values)} fields, expected {len(cls.columns)}")
+            if len(values) != len(header):
+                raise DataError(f"history CSV line {line_no} has {len(values)} fields, expected {len(header)}")
             try:
-                row = {c: (None if v == "" else float(v)) for c, v in zip(cls.columns, values, strict=True)}
+                row = {c: (None if v == "" else float(v)) for c, v in zip(header, values, strict=True)}
             except ValueError as exc:
                 raise DataError(f"history CSV line {line_no}: {exc}") from None
             row["epoch"] = int(row["epoch"]) if row["epoch"] is not None and math.isfinite(row["epoch"]) else None

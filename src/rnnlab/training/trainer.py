@@ -30,6 +30,7 @@ from rnnlab.errors import ConfigError, DataError, ModelFileError, ShapeError, Tr
 from rnnlab.nn.init import as_generator
 from rnnlab.nn.module import module_mode
 from rnnlab.optim import Optimizer, clip_grad_norm_, clip_grad_value_, grad_norm, make_optimizer
+from rnnlab.threads import get_num_threads
 from rnnlab.training.checkpoint import check_training_state
 from rnnlab.training.config import TrainConfig
 from rnnlab.training.epoch import EpochPosition, EpochProgress
@@ -231,6 +232,7 @@ class Trainer:
             "train_accuracy": None if position.correct is None else position.correct / position.count,
             "lr": self.optimizer.lr,
             "seq_per_s": n / train_time if train_time > 0 else None,
+            "threads": get_num_threads(),
         }
         bits_per_char = None
         if self.validation is not None:
