@@ -14,20 +14,23 @@ from rnnlab.functional.activations import (
     tanh_grad_from_output,
 )
 from rnnlab.functional.embedding import scatter_add_rows
-from rnnlab.functional.gru import gru_recurrence_, gru_recurrence_backward
+from rnnlab.functional.gru import gru_cell, gru_recurrence_, gru_recurrence_backward
 from rnnlab.functional.losses import cross_entropy_per_step, softmax_cross_entropy, softmax_cross_entropy_cm
-from rnnlab.functional.lstm import lstm_recurrence_, lstm_recurrence_backward
-from rnnlab.functional.recurrent import Packing, rnn_recurrence_, rnn_recurrence_backward
+from rnnlab.functional.lstm import lstm_cell, lstm_recurrence_, lstm_recurrence_backward
+from rnnlab.functional.recurrent import Packing, rnn_cell, rnn_recurrence_, rnn_recurrence_backward
 
 __all__ = [
     "Packing",
     "cross_entropy_per_step",
+    "gru_cell",
     "gru_recurrence_",
     "gru_recurrence_backward",
     "log_softmax",
+    "lstm_cell",
     "lstm_recurrence_",
     "lstm_recurrence_backward",
     "relu",
+    "rnn_cell",
     "rnn_recurrence_",
     "rnn_recurrence_backward",
     "scatter_add_rows",

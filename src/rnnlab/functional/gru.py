@@ -20,7 +20,7 @@ import functools
 
 import numpy as np
 
-from rnnlab.functional.activations import half_tanh_to_sigmoid_
+from rnnlab.functional.activations import half_tanh_to_sigmoid_, sigmoid_
 from rnnlab.functional.recurrent import start_rows, step_sizes
 
 
@@ -114,3 +114,19 @@ def gru_recurrence_backward(dhs, dh_n, gates, hbuf, rec_n, weight_hh, batch_size
     dgates[..., : 2 * H] = drec[..., : 2 * H]
     dweight_hh = drec.reshape(T * N, G).T @ hbuf[:-1].reshape(T * N, H)
     return dgates, drec, dh, dweight_hh
+
+
+def gru_cell(gi, gh, h):
+    """One streaming step from PyTorch-ordered (r, z, n) products: gi = x W_ih^T + b_ih and
+    gh = h W_hh^T + b_hh, both (N, 3H), and the state h (N, H). Returns the new h; gi is overwritten."""
+    H = h.shape[1]
+    rz = gi[:, : 2 * H]
+    rz += gh[:, : 2 * H]
+    sigmoid_(rz)
+    n = gi[:, 2 * H :]
+    n += rz[:, :H] * gh[:, 2 * H :]  # n = tanh(x W_in + b_in + r * (h W_hn + b_hn))
+    np.tanh(n, out=n)
+    h_new = h - n
+    h_new *= rz[:, H:]
+    h_new += n
+    return h_new

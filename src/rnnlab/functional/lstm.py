@@ -17,7 +17,7 @@ import functools
 
 import numpy as np
 
-from rnnlab.functional.activations import half_tanh_to_sigmoid_
+from rnnlab.functional.activations import half_tanh_to_sigmoid_, sigmoid_
 from rnnlab.functional.recurrent import start_rows, step_sizes
 
 # PyTorch's gate blocks are (i, f, g, o); the internal order is (o, i, f, g)
@@ -118,3 +118,18 @@ def lstm_recurrence_backward(dhs, dh_n, dc_n, gates, hbuf, cbuf, tanh_c, weight_
     dgates = dgates.reshape(T, N, G)
     dweight_hh = dgates.reshape(T * N, G).T @ hbuf[:-1].reshape(T * N, H)
     return dgates, dh, dc, dweight_hh
+
+
+def lstm_cell(gi, gh, c):
+    """One streaming step from PyTorch-ordered (i, f, g, o) products: gi = x W_ih^T + b_ih and
+    gh = h W_hh^T + b_hh, both (N, 4H), and the cell state c (N, H). Returns the new ``(h, c)``;
+    gi is overwritten."""
+    H = c.shape[1]
+    a = gi
+    a += gh
+    g = np.tanh(a[:, 2 * H : 3 * H])
+    i_f = sigmoid_(a[:, : 2 * H])
+    o = sigmoid_(a[:, 3 * H :])
+    c_new = i_f[:, H:] * c
+    c_new += i_f[:, :H] * g
+    return o * np.tanh(c_new), c_new

@@ -137,6 +137,13 @@ def rnn_recurrence_(hbuf: np.ndarray, weight_hh: np.ndarray, nonlinearity: str =
     return hbuf[1:]
 
 
+def rnn_cell(gi, gh, nonlinearity: str = "tanh"):
+    """One streaming step: ``act(gi + gh)`` from gi = x W_ih^T + b_ih and gh = h W_hh^T + b_hh, both
+    (N, H). Returns the new h (gi, overwritten)."""
+    gi += gh
+    return np.maximum(gi, 0.0, out=gi) if nonlinearity == "relu" else np.tanh(gi, out=gi)
+
+
 def start_rows(dh, dstate, n_next: int, n: int) -> None:
     """Rows [n_next:n] end at this step: their state gradient starts from dstate (or zero)."""
     if n > n_next:

@@ -1,7 +1,7 @@
 """Kernel sets: the one place that chooses which implementation of the recurrent kernels runs.
 
-A kernel set is the six functions a recurrent layer calls (each cell's recurrence and its
-backward pass, with the signatures of :mod:`rnnlab.functional`). Two exist:
+A kernel set is the nine functions a recurrent layer calls (for each cell: the recurrence, its
+backward pass and the streaming step, with the signatures of :mod:`rnnlab.functional`). Two exist:
 
 - ``"numpy"``: :mod:`rnnlab.functional`, the readable reference, always there;
 - ``"numba"``: :mod:`rnnlab.kernels.fused`, each step's elementwise work compiled into one
@@ -50,6 +50,9 @@ class KernelSet:
     lstm_recurrence_backward: Callable
     gru_recurrence_: Callable
     gru_recurrence_backward: Callable
+    rnn_cell: Callable
+    lstm_cell: Callable
+    gru_cell: Callable
 
 
 _active: KernelSet | None = None

@@ -1,4 +1,5 @@
-"""The fused kernel set: each time step's elementwise work compiled by numba into one loop.
+"""The fused kernel set: each time step's elementwise work compiled by numba into one loop (the
+whole-sequence passes and the streaming steps).
 
 The same functions, signatures and buffers as the NumPy reference kernels
 (:mod:`rnnlab.functional.recurrent`, ``.lstm``, ``.gru``; read those first: the layout, the
@@ -178,6 +179,47 @@ def _gru_step_backward(dgates, drec, carry, dh, dhs, gates, rec_n, hbuf, t, n, o
             cj[k] = dhv * z  # the direct path to h_{t-1}, added after the product
 
 
+@numba.njit(**JIT)
+def _lstm_cell(gi, gh, c, h_new, c_new, one, half):
+    H = c.shape[1]
+    for j in range(c.shape[0]):
+        a, b = gi[j], gh[j]
+        ai, af, ag, ao = a[:H], a[H : 2 * H], a[2 * H : 3 * H], a[3 * H :]
+        bi, bf, bg, bo = b[:H], b[H : 2 * H], b[2 * H : 3 * H], b[3 * H :]
+        cj, hn, cn = c[j], h_new[j], c_new[j]
+        for k in range(H):
+            i = gate_tanh((ai[k] + bi[k]) * half) * half + half  # sigmoid(x) = (1 + tanh(x / 2)) / 2
+            f = gate_tanh((af[k] + bf[k]) * half) * half + half
+            o = gate_tanh((ao[k] + bo[k]) * half) * half + half
+            cv = f * cj[k] + i * gate_tanh(ag[k] + bg[k])
+            cn[k] = cv
+            hn[k] = o * gate_tanh(cv)
+
+
+@numba.njit(**JIT)
+def _gru_cell(gi, gh, h, h_new, one, half):
+    H = h.shape[1]
+    for j in range(h.shape[0]):
+        a, b = gi[j], gh[j]
+        ar, az, an, br, bz, bn = a[:H], a[H : 2 * H], a[2 * H :], b[:H], b[H : 2 * H], b[2 * H :]
+        hj, hn = h[j], h_new[j]
+        for k in range(H):
+            r = gate_tanh((ar[k] + br[k]) * half) * half + half
+            z = gate_tanh((az[k] + bz[k]) * half) * half + half
+            nn = gate_tanh(an[k] + r * bn[k])
+            hn[k] = nn + z * (hj[k] - nn)
+
+
+@numba.njit(**JIT)
+def _rnn_cell(gi, gh, relu, one):
+    zero = one - one
+    for j in range(gi.shape[0]):
+        a, b = gi[j], gh[j]
+        for k in range(a.shape[0]):
+            v = a[k] + b[k]
+            a[k] = (v if v > zero else v * zero) if relu else gate_tanh(v)
+
+
 def constants(dtype) -> tuple:
     """``(one, half)`` as scalars of ``dtype``, for the compiled steps."""
     return dtype.type(1), dtype.type(0.5)
@@ -280,3 +322,26 @@ def gru_recurrence_backward(dhs, dh_n, gates, hbuf, rec_n, weight_hh, batch_size
         dh[:n] += carry[:n]
     dweight_hh = drec.reshape(T * N, G).T @ hbuf[:-1].reshape(T * N, H)
     return dgates, drec, dh, dweight_hh
+
+
+def rnn_cell(gi, gh, nonlinearity="tanh"):
+    """Fused :func:`rnnlab.functional.rnn_cell`."""
+    gi, gh = np.ascontiguousarray(gi), np.ascontiguousarray(gh)
+    _rnn_cell(gi, gh, nonlinearity == "relu", constants(gi.dtype)[0])
+    return gi
+
+
+def lstm_cell(gi, gh, c):
+    """Fused :func:`rnnlab.functional.lstm_cell`."""
+    gi, gh, c = np.ascontiguousarray(gi), np.ascontiguousarray(gh), np.ascontiguousarray(c)
+    h_new, c_new = np.empty_like(c), np.empty_like(c)
+    _lstm_cell(gi, gh, c, h_new, c_new, *constants(gi.dtype))
+    return h_new, c_new
+
+
+def gru_cell(gi, gh, h):
+    """Fused :func:`rnnlab.functional.gru_cell`."""
+    gi, gh, h = np.ascontiguousarray(gi), np.ascontiguousarray(gh), np.ascontiguousarray(h)
+    h_new = np.empty_like(h)
+    _gru_cell(gi, gh, h, h_new, *constants(gi.dtype))
+    return h_new

@@ -36,7 +36,6 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab.errors import ConfigError
-from rnnlab.functional.activations import relu, sigmoid_, tanh
 from rnnlab.functional.recurrent import NONLINEARITIES
 from rnnlab.kernels import active_kernels
 from rnnlab.nn.recurrent_base import Recurrent
@@ -90,8 +89,7 @@ class RNN(Recurrent):
 
     def cell_step(self, layer, x, prev):
         gi, gh = self.gate_products(layer, x, prev[0])
-        gi += gh
-        return (relu(gi, out=gi) if self.nonlinearity == "relu" else tanh(gi, out=gi),)
+        return (active_kernels().rnn_cell(gi, gh, self.nonlinearity),)
 
     def run_backward(self, dhs, dfinal, cell_cache, w, sizes):
         (hbuf,) = cell_cache
@@ -139,15 +137,8 @@ class LSTM(Recurrent):
 
     def cell_step(self, layer, x, prev):
         h, c = prev
-        H = self.hidden_size
-        a, gh = self.gate_products(layer, x, h)
-        a += gh
-        g = tanh(a[:, 2 * H : 3 * H])
-        i_f = sigmoid_(a[:, : 2 * H])
-        o = sigmoid_(a[:, 3 * H :])
-        c_new = i_f[:, H:] * c
-        c_new += i_f[:, :H] * g
-        return o * tanh(c_new), c_new
+        gi, gh = self.gate_products(layer, x, h)
+        return active_kernels().lstm_cell(gi, gh, c)
 
     def run_backward(self, dhs, dfinal, cell_cache, w, sizes):
         hbuf, cbuf, gates, tanh_c = cell_cache
@@ -191,18 +182,8 @@ class GRU(Recurrent):
 
     def cell_step(self, layer, x, prev):
         (h,) = prev
-        H = self.hidden_size
         gi, gh = self.gate_products(layer, x, h)
-        rz = gi[:, : 2 * H]
-        rz += gh[:, : 2 * H]
-        sigmoid_(rz)
-        n = gi[:, 2 * H :]
-        n += rz[:, :H] * gh[:, 2 * H :]  # n = tanh(x W_in + b_in + r * (h W_hn + b_hn))
-        tanh(n, out=n)
-        h_new = h - n
-        h_new *= rz[:, H:]
-        h_new += n
-        return (h_new,)
+        return (active_kernels().gru_cell(gi, gh, h),)
 
     def run_backward(self, dhs, dfinal, cell_cache, w, sizes):
         hbuf, gates, rec_n = cell_cache
