@@ -4,7 +4,8 @@ The same model everywhere (Embedding(26, 32) -> RNN(32, 50, tanh) -> Linear(50, 
 data (1,000 sequences of 5 letters), Adam with weight decay 2e-4, global-norm clipping at 5,
 a fresh shuffle every epoch:
 
-- rnnlab: ``NextTokenModel.fit`` (NumPy with its default BLAS threads);
+- rnnlab: ``NextTokenModel.fit`` (NumPy with its default BLAS threads), with each kernel set
+  (``--kernels``: the NumPy reference set and numba's fused one);
 - PyTorch on the CPU: the idiomatic loop (zero_grad, forward, cross_entropy, backward,
   clip_grad_norm_, step), at 1 and at 2 threads; ratios use the faster of the two;
 - the notebook: its own per-sample algorithm (rnnlab.notebook: one-hot columns, one sample at
@@ -124,6 +125,8 @@ def main():
     parser.add_argument("--epochs", type=int, default=5, help="timed epochs per measurement")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quality", action="store_true", help="also train to the end and compare held-out results")
+    parser.add_argument("--kernels", nargs="+", default=["numpy", "numba"], choices=["numpy", "numba"],
+                        help="rnnlab's kernel sets to measure (the quality run uses the last)")
     parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args()
     import torch
@@ -135,23 +138,30 @@ def main():
                "epochs": args.epochs, "repeats": args.repeats, "speed": {}}
     rows = []
     for batch in args.batch_sizes:
-        runs = {"rnnlab": [], "torch1": [], "torch2": [], "notebook": []}
+        runs = {**{f"rnnlab-{k}": [] for k in args.kernels}, "torch1": [], "torch2": [], "notebook": []}
         for _ in range(args.repeats):  # interleaved, so that a slow moment of the machine hits all alike
-            runs["rnnlab"].append(rnnlab_run(x, y, batch, args.epochs)[0])
+            for kernels in args.kernels:
+                rnnlab.use_kernels(kernels)
+                runs[f"rnnlab-{kernels}"].append(rnnlab_run(x, y, batch, args.epochs)[0])
             runs["torch1"].append(torch_run(torch, x, y, batch, args.epochs, 1)[0])
             runs["torch2"].append(torch_run(torch, x, y, batch, args.epochs, 2)[0])
             runs["notebook"].append(notebook_run(x, y, min(500, args.samples))[0])
         med = {k: statistics.median(v) for k, v in runs.items()}
         best_torch = max(med["torch1"], med["torch2"])
-        row = {**med, "vs_torch": med["rnnlab"] / best_torch, "vs_notebook": med["rnnlab"] / med["notebook"]}
+        row = {**med, **{f"vs_torch-{k}": med[f"rnnlab-{k}"] / best_torch for k in args.kernels},
+               "vs_notebook": max(med[f"rnnlab-{k}"] for k in args.kernels) / med["notebook"]}
         results["speed"][str(batch)] = {**row, "runs": runs}
         rows.append((batch, row))
     print()
-    print("| batch | rnnlab | PyTorch 1 thread | PyTorch 2 threads | notebook | rnnlab / PyTorch | rnnlab / notebook |")
+    sets = " / ".join(args.kernels)
+    print(f"| batch | rnnlab {sets} | PyTorch 1 thread | PyTorch 2 threads | notebook | rnnlab / PyTorch ({sets}) "
+          "| rnnlab / notebook |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for batch, r in rows:
-        print(f"| {batch} | {r['rnnlab']:,.0f} | {r['torch1']:,.0f} | {r['torch2']:,.0f} | {r['notebook']:,.0f} | "
-              f"{r['vs_torch']:.2f}x | {r['vs_notebook']:.0f}x |")
+        ours = " / ".join(f"{r[f'rnnlab-{k}']:,.0f}" for k in args.kernels)
+        ratios = " / ".join(f"{r[f'vs_torch-{k}']:.2f}x" for k in args.kernels)
+        print(f"| {batch} | {ours} | {r['torch1']:,.0f} | {r['torch2']:,.0f} | {r['notebook']:,.0f} | "
+              f"{ratios} | {r['vs_notebook']:.0f}x |")
     print("(sequences per second, training: forward + backward + clipping + Adam step; medians)")
 
     if args.quality:

@@ -29,8 +29,13 @@ def _threadpoolctl():
     return threadpoolctl
 
 
+# the count as last set or read: the trainer asks every epoch, and asking BLAS costs about 1 ms
+_known: int | None = None
+
+
 def set_num_threads(n: int) -> None:
     """Compute on ``n`` threads from now on (BLAS's matrix products and numba's loops)."""
+    global _known
     n = check_int("threads", n)
     cores = os.cpu_count() or n
     if n > cores:
@@ -41,14 +46,18 @@ def set_num_threads(n: int) -> None:
         import numba
 
         numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    _known = n
 
 
 def get_num_threads() -> int | None:
-    """The number of threads BLAS computes on (None where threadpoolctl is not installed or no BLAS
-    library reports one)."""
-    try:
-        info = _threadpoolctl().threadpool_info()
-    except MissingDependency:
-        return None
-    counts = [lib["num_threads"] for lib in info if lib.get("user_api") == "blas"]
-    return max(counts) if counts else None
+    """The number of threads BLAS computes on: as :func:`set_num_threads` set it, else as BLAS reported
+    it when first asked (None where threadpoolctl is not installed or no BLAS library reports one)."""
+    global _known
+    if _known is None:
+        try:
+            info = _threadpoolctl().threadpool_info()
+        except MissingDependency:
+            return None
+        counts = [lib["num_threads"] for lib in info if lib.get("user_api") == "blas"]
+        _known = max(counts) if counts else None
+    return _known
