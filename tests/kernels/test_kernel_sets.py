@@ -80,7 +80,8 @@ def test_the_fast_tanh_is_close_saturates_and_keeps_nan():
     assert np.allclose(fast_tanh([np.inf, -np.inf]), [1, -1], atol=1e-6)
     assert np.isnan(fast_tanh([np.nan])).all()
     exact = rnn_cell(x.astype(np.float64).reshape(1, -1), np.zeros((1, x.size)), "tanh")[0]
-    assert np.abs(exact - np.tanh(x.astype(np.float64))).max() < 1e-15  # float64: libm's exact tanh (NumPy's own may differ in the last bit)
+    # float64: libm's exact tanh (NumPy's own may differ in the last bit)
+    assert np.abs(exact - np.tanh(x.astype(np.float64))).max() < 1e-15
 
 
 @needs_numba

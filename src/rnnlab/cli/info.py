@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from rnnlab.cli.common import check_output, open_model, print_json, run_of, task_plots
 from rnnlab.cli.parsing import Command, Parser
 from rnnlab.datasets import DATA_DIR, listing
 from rnnlab.errors import ConfigError, MissingDependency
+from rnnlab.interop.onnx import onnx_summary
 from rnnlab.kernels import describe as describe_kernels
 from rnnlab.models import load_model
 from rnnlab.runs import HISTORY, MODEL, Run
@@ -16,6 +18,7 @@ from rnnlab.training import History
 INFO_EPILOG = """examples:
   rnnlab info runs/gru                   the model, its data and its training
   rnnlab info runs/gru/last.npz --json
+  rnnlab info runs/gru/model.onnx        an ONNX export: its inputs and outputs
 """
 DATASETS_EPILOG = """examples:
   rnnlab datasets               the bundled data sets, their sizes and licences
@@ -28,7 +31,7 @@ PLOT_EPILOG = """examples:
 
 
 def add_info_arguments(parser: Parser) -> None:
-    parser.add_argument("target", type=Path, help="a run folder, a model file or a checkpoint")
+    parser.add_argument("target", type=Path, help="a run folder, a model file, a checkpoint or an ONNX export")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
 
 
@@ -90,8 +93,35 @@ def print_info(info: dict) -> None:
     print(f"  runs here on {info['kernels'].removeprefix('kernels: ')} kernels")
 
 
+def tensor_line(t: dict) -> str:
+    """``ids int64 (N, T)``, and "optional" for an input that may be left out."""
+    return f"{t['name']} {t['dtype']} ({', '.join(map(str, t['shape']))})" + (" optional" if t["optional"] else "")
+
+
+def print_onnx(summary: dict) -> None:
+    """The human form of ``rnnlab.interop.onnx.onnx_summary``."""
+    meta = summary["metadata"]
+    print(f"{summary['file']}: ONNX export of a {summary['model_type']} (task {summary['task']}, opset "
+          f"{summary['opset']}), written by rnnlab {summary['rnnlab_version']}")
+    print(f"  model: {summary['architecture']}")
+    print(f"  inputs: {'; '.join(tensor_line(t) for t in summary['inputs'])}")
+    print(f"  outputs: {'; '.join(tensor_line(t) for t in summary['outputs'])}")
+    for key in ("vocabulary", "classes", "columns", "targets"):
+        if key in meta:
+            values = json.loads(meta[key])
+            shown = "".join(values) if key == "vocabulary" and all(len(v) == 1 for v in values) else values
+            print(f"  {key}: {len(values)}: {shown!r}")
+
+
 def run_info(args) -> int:
-    """``rnnlab info MODEL|RUN``."""
+    """``rnnlab info MODEL|RUN|EXPORT.onnx``."""
+    if args.target.suffix == ".onnx":
+        summary = onnx_summary(args.target)
+        if args.json:
+            print_json(summary)
+        else:
+            print_onnx(summary)
+        return 0
     path, model = open_model(args.target)
     info = describe(path, model, args.target)
     if args.json:
@@ -147,7 +177,8 @@ def run_plot(args) -> int:
 
 # this module's entries in the command table (cli/app.py): every command module declares its own alike
 INFO = Command("info", "what a model or run is: architecture, size, vocabulary, data, training",
-               "Describe a model file, a checkpoint or a run folder.", INFO_EPILOG, add_info_arguments, run_info,
+               "Describe a model file, a checkpoint, a run folder or an ONNX export (.onnx).",
+               INFO_EPILOG, add_info_arguments, run_info,
                computes=False)
 DATASETS = Command("datasets", "the data sets bundled with rnnlab", "List the bundled data sets: what, size, licence.",
                    DATASETS_EPILOG, add_datasets_arguments, run_datasets, computes=False)

@@ -104,6 +104,16 @@ class Model(Module):
         header = {"model": type(self).__name__, "config": self.get_config(), "extra": extra or {}}
         return io.save_arrays(path, self.state_dict(), header)
 
+    def to_onnx(self, path) -> Path:
+        """Export to ONNX, to serve with onnxruntime or any ONNX runtime (the ``onnx`` extra).
+
+        Written atomically after ``onnx.checker``'s full check; returns the path. The graph's inputs
+        and outputs are described in :mod:`rnnlab.interop.onnx` and docs/export.md.
+        """
+        from rnnlab.interop.onnx import to_onnx
+
+        return to_onnx(self, path)
+
     @classmethod
     def load(cls, path) -> Model:
         """Load a model saved by :meth:`save` (or from a training checkpoint); it must be a ``cls``.
