@@ -164,3 +164,12 @@ def test_the_export_check_measures_a_real_difference(make, tmp_path):
     assert check_with_onnxruntime(model, path) < TOL
     model.fc.params["bias"][0] += 0.5  # the file no longer matches the model: the check sees it
     assert check_with_onnxruntime(model, path) > 1e-3
+
+
+def test_a_float64_model_is_exported_in_float32_and_still_agrees(rng):
+    model = NextTokenModel(list("abc"), cell="gru", hidden_size=5, dtype="float64", rng=rng)
+    ids = rng.integers(0, 3, (2, 6))
+    (log_probs, _) = session(onnx_model(model)).run(None, {"ids": ids})
+    assert log_probs.dtype == np.float32
+    scores = model.forward(ids)[0]
+    assert max_diff(log_probs, scores - np.log(np.exp(scores).sum(-1, keepdims=True))) < TOL
