@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,11 +78,17 @@ def open_storage(spec: StudySpec):
         from optuna.storages.journal import JournalFileBackend
 
         return optuna.storages.JournalStorage(JournalFileBackend(str(spec.study_folder / JOURNAL)))
-    try:
-        return optuna.storages.RDBStorage(spec.storage, heartbeat_interval=30, grace_period=90)
-    except Exception as exc:  # SQLAlchemy's errors: a bad URL, a server that is not there, a missing driver
-        raise ConfigError(f"--storage {spec.storage}: cannot open it ({type(exc).__name__}: "
-                          f"{str(exc).splitlines()[0]})") from None
+    for attempt in range(5):
+        try:
+            with warnings.catch_warnings():  # the heartbeat is marked experimental; it is what finds dead workers
+                warnings.simplefilter("ignore")
+                return optuna.storages.RDBStorage(spec.storage, heartbeat_interval=30, grace_period=90)
+        except Exception as exc:  # SQLAlchemy's errors: a bad URL, a server that is not there, a missing driver
+            if "IntegrityError" in type(exc).__name__ and attempt < 4:  # another worker is creating the tables
+                time.sleep(0.5 + attempt)
+                continue
+            raise ConfigError(f"--storage {spec.storage}: cannot open it ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0]})") from None
 
 
 def make_pruner(optuna, name: str, epochs: int):
