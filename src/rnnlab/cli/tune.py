@@ -67,9 +67,12 @@ def study_spec(args) -> StudySpec:
     """The study from the command line, checked before anything runs."""
     task = get_task(args.task)
     base = run_config(args, task)
-    config_from_dict(task, base)  # the fixed values obey their rules
+    typed = config_from_dict(task, base)  # the fixed values obey their rules
     fixed = [f"{s}.{k}" for s in ("data", "model", "train") for k in base[s]]
     space = read_space(args.space, task, fixed)
+    # the task's own defaults, which the pruner and the study's direction need
+    base["train"].setdefault("epochs", typed.train.epochs)
+    base["train"].setdefault("monitor", typed.train.monitor)
     name = args.study or task.name
     if not name.replace("-", "").replace("_", "").isalnum():
         raise ConfigError(f"--study {name!r}: use letters, digits, - and _ only (it names a folder)")
@@ -79,7 +82,7 @@ def study_spec(args) -> StudySpec:
 
 def report(spec: StudySpec, as_json: bool) -> int:
     study = existing_study(spec)
-    summary = summarize(study, spec.base.get("train", {}).get("epochs") or TrainConfig().epochs)
+    summary = summarize(study, study.user_attrs.get("planned_epochs", 0))
     spec.study_folder.mkdir(parents=True, exist_ok=True)
     written = write_report(study, summary, spec.study_folder)
     if as_json:

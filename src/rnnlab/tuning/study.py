@@ -103,11 +103,13 @@ def load_study(spec: StudySpec, storage=None, worker: int = 0):
     """The study (created when new), its sampler seeded from ``spec.seed`` and the worker's number."""
     optuna = import_optuna()
     storage = storage or open_storage(spec)
-    epochs = spec.base.get("train", {}).get("epochs", 10)
+    epochs = spec.base["train"]["epochs"]
     direction = "maximize" if higher_is_better(spec.monitor) else "minimize"
-    return optuna.create_study(study_name=spec.name, storage=storage, direction=direction, load_if_exists=True,
-                               sampler=optuna.samplers.TPESampler(seed=spec.seed + worker),
-                               pruner=make_pruner(optuna, spec.pruner, epochs))
+    study = optuna.create_study(study_name=spec.name, storage=storage, direction=direction, load_if_exists=True,
+                                sampler=optuna.samplers.TPESampler(seed=spec.seed + worker),
+                                pruner=make_pruner(optuna, spec.pruner, epochs))
+    study.set_user_attr("planned_epochs", epochs)  # for the report: what pruning saved
+    return study
 
 
 def existing_study(spec: StudySpec):
