@@ -3,11 +3,10 @@ exactly what rnnlab's own commands give."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
+from cli_helpers import error_of, run_json
 from rnnlab import datasets
 from rnnlab.cli import main
 from rnnlab.models import load_model
@@ -18,18 +17,6 @@ ort = pytest.importorskip("onnxruntime", reason="checking exports needs onnxrunt
 
 def session(path):
     return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-
-
-def run_json(args, capsys):
-    assert main([*args, "--json"]) == 0
-    return json.loads(capsys.readouterr().out)
-
-
-def error_of(args, capsys) -> str:
-    assert main(args) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("rnnlab: error: ") and "Traceback" not in err and err.count("\n") == 1
-    return err
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from cli_helpers import error_of, run_json
 from rnnlab import datasets
 from rnnlab.cli import main
 from rnnlab.models import CharLM, Forecaster, SequenceClassifier, load_model
@@ -14,18 +15,6 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 TEXT = "It is a truth universally acknowledged, that a single man in possession of a good fortune. " * 20
-
-
-def run_json(args, capsys):
-    assert main([*args, "--json"]) == 0
-    return json.loads(capsys.readouterr().out)
-
-
-def error_of(args, capsys) -> str:
-    assert main(args) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("rnnlab: error: ") and "Traceback" not in err and err.count("\n") == 1
-    return err
 
 
 @pytest.fixture(scope="module")
