@@ -144,3 +144,8 @@ def test_fixed_options_leave_the_space_and_a_report_of_no_study_is_an_error(tmp_
     assert "nothing is left to search" in capsys.readouterr().err
     assert main(["tune-report", str(tmp_path / "nothing")]) == 2
     assert "holds no study" in capsys.readouterr().err
+
+
+def test_hyperband_pruning_runs_a_study_too(tmp_path, capsys):
+    summary = summary_of(tune_command(tmp_path, "--trials", "4", "--pruner", "hyperband"), capsys)
+    assert len(summary["trials"]) == 4 and summary["counts"].get("complete")
