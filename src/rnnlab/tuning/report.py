@@ -9,7 +9,6 @@ import io
 import warnings
 from pathlib import Path
 
-from rnnlab.errors import MissingDependency
 from rnnlab.io import atomic_write_text
 from rnnlab.tuning.study import import_optuna
 
@@ -76,7 +75,7 @@ def write_report(study, summary: dict, folder: Path) -> list[Path]:
                            ("params.png", optuna_plots.plot_slice)):
             try:
                 axes = draw(study)
-            except (ValueError, MissingDependency):
+            except ValueError:  # nothing to draw yet
                 continue
             figure = (axes.flat[0] if hasattr(axes, "flat") else axes).get_figure()
             figure.savefig(folder / name, dpi=100, bbox_inches="tight")

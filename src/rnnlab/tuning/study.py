@@ -121,12 +121,17 @@ def existing_study(spec: StudySpec):
         raise ConfigError(f"no study named {spec.name!r} in {spec.storage or spec.study_folder / JOURNAL}") from None
 
 
+def retried_numbers(trials) -> set[int]:
+    """The numbers of the failed trials that ``retry_failed`` queued again."""
+    return {t.user_attrs["retry_of"] for t in trials if "retry_of" in t.user_attrs}
+
+
 def counted(study) -> int:
     """The trials that count towards ``--trials``: finished or running (on any worker), not those
     run again. Counting the running ones keeps workers from starting more than the study needs;
     two that start a trial at the same moment may still make it one more."""
     trials = study.get_trials(deepcopy=False)
-    retried = {t.user_attrs["retry_of"] for t in trials if "retry_of" in t.user_attrs}
+    retried = retried_numbers(trials)
     states = {"COMPLETE", "PRUNED", "FAIL", "RUNNING"}
     return sum(t.state.name in states and t.number not in retried for t in trials)
 
@@ -159,7 +164,7 @@ def alive(pid: int) -> bool:
 def retry_failed(study) -> list[int]:
     """Queue each failed trial's parameters once more (a retry is not retried); their numbers."""
     trials = study.get_trials(deepcopy=False)
-    retried = {t.user_attrs["retry_of"] for t in trials if "retry_of" in t.user_attrs}
+    retried = retried_numbers(trials)
     queued = []
     for t in trials:
         if t.state.name == "FAIL" and t.number not in retried and "retry_of" not in t.user_attrs:
