@@ -15,7 +15,7 @@ $(VENV)/.installed-run: pyproject.toml | $(PY)
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e '.[plot,fast,onnx,tune,test]'
+	$(PY) -m pip install -q -e '.[plot,fast,onnx,tune,audio,test]'
 	touch $@ $(VENV)/.installed-run
 
 demo: $(VENV)/.installed-run

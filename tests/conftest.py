@@ -69,3 +69,17 @@ def make(seed=0, **train) -> Trainer:
     model = NextTokenModel(LETTERS, cell="lstm", hidden_size=8, num_layers=2, dropout=0.3, rng=seed)
     cfg = TrainConfig(**{"epochs": 4, "batch_size": 16, "lr": 0.01, "seed": 5, "progress": False, **train})
     return Trainer(model, (x, y), cfg, validation=(xv, yv))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def feature_cache(tmp_path_factory):
+    """Every test caches audio features in a folder of the session's own, never in ~/.cache."""
+    import os
+
+    before = os.environ.get("RNNLAB_CACHE")
+    os.environ["RNNLAB_CACHE"] = str(tmp_path_factory.mktemp("rnnlab-cache"))
+    yield
+    if before is None:
+        os.environ.pop("RNNLAB_CACHE", None)
+    else:
+        os.environ["RNNLAB_CACHE"] = before

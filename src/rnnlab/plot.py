@@ -145,3 +145,29 @@ def plot_confusion(confusion, classes, path, title: str = "Confusion matrix") ->
                         color="white" if cm[i, j] > top / 2 else "black", fontsize=8)
     ax.set_title(title, fontsize=9)
     return _save(fig, path)
+
+
+def plot_spectrograms(examples: list[dict], path, title: str = "Spectrograms") -> Path:
+    """Log-mel spectrograms of a few recordings in a grid, each titled with its true and
+    predicted class (red where they differ).
+
+    examples: dicts with ``name``, ``spectrogram`` (n_mels, T) in dB, ``hop_s`` (seconds a frame),
+    ``true`` and ``predicted`` (see ``ClassifyTask.spectrogram_examples``).
+    """
+    columns = min(3, max(1, len(examples)))
+    rows = max(1, -(-len(examples) // columns))
+    fig = _new_figure(3.6 * columns, 2.6 * rows)
+    axes = np.atleast_1d(fig.subplots(rows, columns, squeeze=False)).ravel()
+    for ax, ex in zip(axes, examples, strict=False):
+        spec = np.asarray(ex["spectrogram"])
+        ax.imshow(spec, origin="lower", aspect="auto", cmap="magma",
+                  extent=(0.0, spec.shape[1] * ex["hop_s"], 0, spec.shape[0]))
+        wrong = ex["true"] != ex["predicted"]
+        ax.set_title(f"{ex['name']}: true {ex['true']}, predicted {ex['predicted']}", fontsize=8,
+                     color="tab:red" if wrong else "black")
+        ax.set_xlabel("seconds")
+        ax.set_ylabel("mel band")
+    for ax in axes[len(examples):]:
+        ax.set_axis_off()
+    fig.suptitle(title, fontsize=10)
+    return _save(fig, path)

@@ -4,6 +4,7 @@ the exit status is 0 or 2, there is never a traceback, and no file outside the r
 import contextlib
 import io
 import json
+import warnings
 from dataclasses import fields
 from pathlib import Path
 
@@ -61,7 +62,8 @@ def snapshot(folder: Path) -> dict:
 
 def run_cli(argv) -> tuple[int, str]:
     err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # advice (dropout on one layer), printed, not an error
         status = main(argv)
     return status, err.getvalue()
 

@@ -108,3 +108,19 @@ def test_classifier_checks(rng):
         SequenceClassifier(2, 3, pooling="max")
     with pytest.raises(ConfigError, match="two distinct"):
         SequenceClassifier(2, ["a", "a"])
+
+
+def test_a_classifier_of_recordings_keeps_its_feature_settings(tmp_path):
+    from rnnlab.data.audio_features import AudioFeatures
+
+    settings = AudioFeatures(features="logmel", n_mels=20, deltas=1, sample_rate=16000)
+    model = SequenceClassifier(40, ["a", "b"], hidden_size=4, audio=settings.to_dict(), rng=0)
+    loaded = SequenceClassifier.load(model.save(tmp_path / "m.npz"))
+    assert loaded.audio == settings and loaded.get_config()["audio"] == settings.to_dict()
+    assert "log-mel 20 + deltas" in loaded.describe()
+    with pytest.raises(ConfigError, match="give 40 features a frame; the model reads 39"):
+        SequenceClassifier(39, ["a", "b"], audio=settings, rng=0)
+    with pytest.raises(ConfigError, match="should name the sample rate"):
+        SequenceClassifier(39, ["a", "b"], audio=AudioFeatures().to_dict(), rng=0)
+    with pytest.raises(ConfigError, match="trained on precomputed sequences"):
+        SequenceClassifier(3, ["a", "b"], rng=0).predict_recordings(["x.wav"])

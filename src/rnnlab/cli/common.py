@@ -59,8 +59,8 @@ def resolve_model_path(target: Path) -> Path:
     return target
 
 
-def open_model(target: Path, kind: type[Model] = Model, command: str = "", hint: str = ""):
-    """``(path, model)`` for a run folder or a model file, read once; the model must be a ``kind``,
+def open_model(target: Path, kind: type[Model] | tuple = Model, command: str = "", hint: str = ""):
+    """``(path, model)`` for a run folder or a model file, read once; the model must be a ``kind`` (or one of them),
     else a ConfigError saying what ``command`` needs (``hint``: the kind in words)."""
     path = resolve_model_path(target)
     model = load_model(path)

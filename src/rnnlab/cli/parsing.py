@@ -132,8 +132,10 @@ def add_config_options(parser: Parser, cls, section: str, defaults: dict) -> Non
             parser.add_argument(f"{section}.{f.name}", metavar=f.name.upper(), nargs="?", default=argparse.SUPPRESS,
                                 help=f.metadata.get("help", "") + shown)
             continue
+        bare = {"nargs": "?", "const": True} if base_type(f)[0] == "bool" else {}  # --audio alone: --audio true
         group.add_argument("--" + f.name.replace("_", "-"), dest=f"{section}.{f.name}", type=converter(f),
-                           default=argparse.SUPPRESS, metavar=metavar(f), help=f.metadata.get("help", "") + shown)
+                           default=argparse.SUPPRESS, metavar=metavar(f), help=f.metadata.get("help", "") + shown,
+                           **bare)
 
 
 def metavar(f) -> str:

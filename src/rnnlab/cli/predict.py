@@ -1,18 +1,21 @@
-"""``rnnlab predict`` (the most likely next tokens) and ``rnnlab generate`` (streamed text)."""
+"""``rnnlab predict`` (the most likely next tokens, or the classes of recordings) and ``rnnlab generate``."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from rnnlab.cli.common import open_model, print_json
 from rnnlab.cli.parsing import Command, Parser, value
-from rnnlab.errors import DataError
-from rnnlab.models import CharLM, NextTokenModel
+from rnnlab.errors import ConfigError, DataError
+from rnnlab.models import CharLM, NextTokenModel, SequenceClassifier
 
 PREDICT_EPILOG = """examples:
   rnnlab predict runs/letters-20261129-101500 r r i q g --top 5
   rnnlab predict runs/letters-20261129-101500/model.npz rriqg --json
+  rnnlab predict runs/digits 7_theo_3.wav hello.flac --top 3     (a classifier trained with --audio)
 """
 GENERATE_EPILOG = """examples:
   rnnlab generate runs/austen --prime "It is a truth" --length 500 --temperature 0.8
@@ -23,15 +26,19 @@ GENERATE_EPILOG = """examples:
 
 def add_predict_arguments(parser: Parser) -> None:
     parser.add_argument("model", type=Path, help="a run folder, or a model file saved by rnnlab")
-    parser.add_argument("tokens", nargs="*", help="the input sequence, e.g. r r i q g")
+    parser.add_argument("tokens", nargs="*", help="the input sequence, e.g. r r i q g; or, for a classifier "
+                        "trained on recordings, the audio files")
     parser.add_argument("--top", type=value("int", minimum=1), default=5, metavar="K",
                         help="how many candidates to show")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
 
 
 def run_predict(args) -> int:
-    """``rnnlab predict MODEL TOKENS... --top K``."""
-    _, model = open_model(args.model, NextTokenModel, "predict", "next-token model")
+    """``rnnlab predict MODEL TOKENS... --top K``, or ``rnnlab predict MODEL FILE.wav... --top K``."""
+    _, model = open_model(args.model, (NextTokenModel, SequenceClassifier), "predict",
+                          "next-token model, or a classifier trained on recordings")
+    if isinstance(model, SequenceClassifier):
+        return predict_recordings(model, args)
     text = "".join(args.tokens)
     if not text:
         raise DataError("the input sequence is empty: give at least one token, e.g. rnnlab predict MODEL r r i q g")
@@ -43,6 +50,26 @@ def run_predict(args) -> int:
         print(f"input: {' '.join(tokens)}")
         for rank, (tok, p) in enumerate(top, 1):
             print(f"  {rank}. {tok}  {p:.4f}")
+    return 0
+
+
+def predict_recordings(model: SequenceClassifier, args) -> int:
+    """The top classes of each audio file in ``args.tokens``, with probabilities."""
+    if model.audio is None:
+        raise ConfigError(f"{args.model} is a classifier of precomputed sequences: rnnlab predict reads recordings "
+                          "(train with --audio); evaluate .ts files with rnnlab evaluate --data")
+    if not args.tokens:
+        raise DataError("give at least one recording, e.g. rnnlab predict RUN 7_theo_3.wav")
+    probs = model.predict_recordings(args.tokens)
+    k = min(args.top, len(model.classes))
+    found = [{"file": f, "top": [{"class": model.classes[j], "probability": float(p[j])}
+                                 for j in np.argsort(-p, kind="stable")[:k]]} for f, p in zip(args.tokens, probs,
+                                                                                             strict=True)]
+    if args.json:
+        print_json({"predictions": found})
+        return 0
+    for item in found:
+        print(f"{item['file']}: " + ", ".join(f"{t['class']} {t['probability']:.4f}" for t in item["top"]))
     return 0
 
 
@@ -84,9 +111,11 @@ def run_generate(args) -> int:
 
 
 # this module's entries in the command table (cli/app.py): every command module declares its own alike
-PREDICT = Command("predict", "the most likely next letters after a sequence",
+PREDICT = Command("predict", "the most likely next letters after a sequence, or the classes of recordings",
                   "Print the top-k next tokens after the given sequence, with probabilities (the notebook's "
-                  "predict). Tokens may be given one per argument or run together.", PREDICT_EPILOG,
+                  "predict). Tokens may be given one per argument or run together. For a classifier trained on "
+                  "recordings (--audio), give audio files: each gets its top-k classes, its features computed with "
+                  "the model's own settings and resampled to its sample rate.", PREDICT_EPILOG,
                   add_predict_arguments, run_predict)
 GENERATE = Command("generate", "generate text with a character-level language model",
                    "Prime a text model with some characters, then stream generated characters to stdout, one at a "

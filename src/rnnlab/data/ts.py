@@ -114,8 +114,8 @@ def _is_float(text: str) -> bool:
     return True
 
 
-def pad_sequences(sequences, max_len: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Stack (T_i, C) sequences into ``(x (N, T_max, C) zero-padded, lengths (N,) int64)``."""
+def pad_sequences(sequences, max_len: int | None = None, dtype=np.float64) -> tuple[np.ndarray, np.ndarray]:
+    """Stack (T_i, C) sequences into ``(x (N, T_max, C) zero-padded, of ``dtype``, lengths (N,) int64)``."""
     if not sequences:
         raise DataError("no sequences to pad")
     C = sequences[0].shape[1]
@@ -125,7 +125,7 @@ def pad_sequences(sequences, max_len: int | None = None) -> tuple[np.ndarray, np
     T = int(lengths.max()) if max_len is None else max_len
     if lengths.max() > T:
         raise DataError(f"a sequence has {lengths.max()} steps, more than max_len={T}")
-    x = np.zeros((len(sequences), T, C))
+    x = np.zeros((len(sequences), T, C), dtype=dtype)
     for i, s in enumerate(sequences):
         x[i, : s.shape[0]] = s
     return x, lengths

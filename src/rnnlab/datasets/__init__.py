@@ -7,6 +7,8 @@ pride-and-prejudice     Jane Austen's novel, 684,768 characters (text generation
 sunspots                monthly mean sunspot numbers 1749-2009, 3,126 months           load_series
 co2                     weekly CO2 at Mauna Loa from 1958, 2,284 weeks, 59 missing      load_series
 japanese-vowels         9 speakers, 12 LPC features, 7-29 steps; 270 train / 370 test  load_sequences
+spoken-digits           480 spoken digits (FSDD subset), 6 speakers; 360 train / 120   load_audio
+                        test, FLAC at 8 kHz
 ======================  =============================================================  ===============
 
 ``rnnlab datasets`` lists them with sizes and licences; ``NOTICE.md`` in the data folder
@@ -25,6 +27,9 @@ Example::
     >>> (x, lengths, y), meta = datasets.load_sequences("japanese-vowels", split="train")
     >>> x.shape, int(lengths.min()), int(lengths.max()), meta["classes"][:3]
     ((270, 26, 12), 7, 26, ['1', '2', '3'])
+    >>> (x, lengths, y), meta = datasets.load_audio("spoken-digits", split="test", cache=False, progress=False)
+    >>> x.shape[0], x.shape[2], meta["classes"][:3], meta["features"]["sample_rate"]
+    (120, 39, ['0', '1', '2'], 8000)
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from rnnlab.data.series import read_csv_series
 from rnnlab.data.text import read_text
@@ -46,7 +53,7 @@ class Dataset:
     """One bundled data set: ``files`` (by split) inside :data:`DATA_DIR`, its kind and provenance."""
 
     name: str
-    kind: str  # "text", "series" or "sequences"
+    kind: str  # "text", "series", "sequences" or "audio" (a manifest beside its recordings)
     files: dict
     description: str
     licence: str
@@ -60,7 +67,9 @@ class Dataset:
 
     @property
     def size_bytes(self) -> int:
-        """Total size of the bundled files (compressed, as stored)."""
+        """Total size of the bundled files (compressed, as stored; an audio set's recordings included)."""
+        if self.kind == "audio":
+            return sum(p.stat().st_size for m in self.paths.values() for p in m.parent.iterdir())
         return sum(p.stat().st_size for p in self.paths.values())
 
     def path(self, split: str = "all") -> Path:
@@ -91,6 +100,11 @@ DATASETS: dict[str, Dataset] = {
                 "CC BY 4.0: M. Kudo, J. Toyama, M. Shimbo (1999), Multidimensional Curve Classification Using "
                 "Passing-Through Regions, Pattern Recognition Letters 20(11-13):1103-1111",
                 "UCI Machine Learning Repository, via aeon 1.6.0", {}),
+        Dataset("spoken-digits", "audio", {"all": "spoken_digits/manifest.csv"},
+                "spoken digits 0-9: 480 recordings of the Free Spoken Digit Dataset (6 speakers x 10 digits x "
+                "takes 0-1 for test, 5-10 for training), mono FLAC at 8 kHz",
+                "CC BY-SA 4.0: Free Spoken Digit Dataset (FSDD), Z. Jackson et al.",
+                "github.com/Jakobovski/free-spoken-digit-dataset (converted from WAV to FLAC)", {}),
     )
 }
 
@@ -137,14 +151,50 @@ def load_sequences(source, split: str = "train"):
     return (x, lengths, labels), meta
 
 
+def load_audio(source, split: str = "all", *, label_from: str = "folder", features=None, cache: bool = True,
+               progress: bool | None = None):
+    """Labelled recordings as padded feature sequences: a bundled set (by name), a folder or a manifest.
+
+    source: ``spoken-digits``, a folder (``label_from`` "folder": one subfolder per class, or
+    "prefix": ``7_jackson_32.wav``) or a CSV manifest ``path,label[,split]``; split: "train" or
+    "test" (a manifest's split column chooses; a source without one gives every recording), or
+    "all"; features: an :class:`~rnnlab.data.audio_features.AudioFeatures` (default MFCC 13 +
+    deltas, see docs/audio.md); cache and progress: see :func:`~rnnlab.data.audio_features.extract`.
+
+    Returns ``((x (N, T_max, C) float32 zero-padded, lengths (N,), labels (N,) int64), metadata)``
+    with ``classes`` (sorted names; labels index them), ``paths``, ``features`` (the settings as a
+    dict, the sample rate decided), ``notes`` (mixed-down or resampled files), ``cached`` and
+    ``seconds``.
+    """
+    from rnnlab.data.audio import check_classes, find_recordings, select_split
+    from rnnlab.data.audio_features import AudioFeatures, extract
+
+    path = resolve(source, "audio")
+    recordings = select_split(find_recordings(path, label_from), split)
+    check_classes(recordings, path)
+    done = extract([r.path for r in recordings], features or AudioFeatures(), cache=cache, progress=progress)
+    classes = sorted({r.label for r in recordings}, key=natural_key)
+    index = {c: i for i, c in enumerate(classes)}
+    x, lengths = pad_sequences(done.features, dtype=np.float32)
+    labels = np.array([index[r.label] for r in recordings], dtype=np.int64)
+    meta = {"classes": classes, "paths": [str(r.path) for r in recordings], "features": done.settings.to_dict(),
+            "notes": done.notes(), "cached": done.cached, "seconds": done.seconds}
+    return (x, lengths, labels), meta
+
+
+def natural_key(name: str):
+    """Sort class names as numbers where they all are numbers ("2" before "10")."""
+    return (0, int(name), "") if name.isdigit() else (1, 0, name)
+
+
 def listing() -> list[dict]:
     """One dict per bundled data set: name, kind, files, size in bytes, description, licence, source."""
     return [{"name": d.name, "kind": d.kind, "files": dict(d.files), "bytes": d.size_bytes,
              "description": d.description, "licence": d.licence, "source": d.source} for d in DATASETS.values()]
 
 
-__all__ = ["DATASETS", "DATA_DIR", "Dataset", "get", "listing", "load_sequences", "load_series", "load_text",
-           "resolve"]
+__all__ = ["DATASETS", "DATA_DIR", "Dataset", "get", "listing", "load_audio", "load_sequences", "load_series",
+           "load_text", "resolve"]
 
 
 @functools.lru_cache(maxsize=16)

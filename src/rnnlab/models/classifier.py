@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab._checks import check_int
+from rnnlab.data.audio_features import AudioFeatures, extract
+from rnnlab.data.ts import pad_sequences
 from rnnlab.errors import ConfigError, DataError, ShapeError
 from rnnlab.functional.activations import softmax
 from rnnlab.functional.losses import softmax_cross_entropy
@@ -20,7 +22,10 @@ class SequenceClassifier(SequenceEncoder):
     both ways (the features then hold both directions' final states); pooling: "last" (the
     final state) or "mean" (of the outputs over valid steps); mean, std: (C,) feature
     standardisation, saved with the model (:meth:`fit_scaling` sets them from training data);
-    dtype; rng: seed or Generator for the weights and dropout.
+    audio: for a model trained on recordings, the feature settings it reads (an
+    :class:`~rnnlab.data.audio_features.AudioFeatures` or its dict, saved with the model) so that
+    :meth:`predict_recordings` computes exactly the training features; dtype; rng: seed or
+    Generator for the weights and dropout.
 
     Data: ``x`` (N, T, C) zero-padded, ``lengths`` (N,) the true lengths (or None: all T),
     ``labels`` (N,) class indices.
@@ -40,7 +45,7 @@ class SequenceClassifier(SequenceEncoder):
 
     def __init__(self, input_size: int, classes, *, cell: str = "lstm", hidden_size: int = 64, num_layers: int = 1,
                  bidirectional: bool = False, dropout: float = 0.0, pooling: str = "last", mean=None, std=None,
-                 dtype=np.float32, rng=None):
+                 audio=None, dtype=np.float32, rng=None):
         super().__init__()
         if isinstance(classes, int) and not isinstance(classes, bool):
             classes = [str(i) for i in range(check_int("classes", classes, minimum=2))]
@@ -48,12 +53,14 @@ class SequenceClassifier(SequenceEncoder):
         if len(classes) < 2 or len(set(classes)) != len(classes):
             raise ConfigError(f"classes should be at least two distinct names, got {classes!r}")
         self.classes = classes
+        self.audio = None if audio is None else audio_settings(audio, input_size)
         self.build_encoder(input_size, len(classes), cell, hidden_size, num_layers, bidirectional, dropout, pooling,
                            mean, std, dtype, rng)
         self._last = None
 
     def get_config(self) -> dict:
-        return {"input_size": self.input_size, "classes": list(self.classes), **self.encoder_config()}
+        audio = {} if self.audio is None else {"audio": self.audio.to_dict()}
+        return {"input_size": self.input_size, "classes": list(self.classes), **self.encoder_config(), **audio}
 
     @classmethod
     def parameter_shapes(cls, config: dict) -> dict[str, tuple]:
@@ -64,7 +71,8 @@ class SequenceClassifier(SequenceEncoder):
 
     def describe(self) -> str:
         """A one-line summary of the architecture."""
-        return f"{self.describe_encoder()} -> {len(self.classes)} classes"
+        reads = "" if self.audio is None else f"audio ({self.audio.describe()}) -> "
+        return f"{reads}{self.describe_encoder()} -> {len(self.classes)} classes"
 
     def fit_scaling(self, x, lengths=None) -> SequenceClassifier:
         """Set the feature standardisation from (training) sequences' valid steps; returns self."""
@@ -109,6 +117,16 @@ class SequenceClassifier(SequenceEncoder):
         x, lengths = self.check_inputs(x, lengths)
         return self.batched(lambda a, b: softmax(self.outputs(a, b).astype(np.float64), axis=1), x, lengths)
 
+    def predict_recordings(self, paths, progress: bool | None = False) -> np.ndarray:
+        """Class probabilities (N, K) of N audio files, their features computed with the model's
+        own settings (resampled to its sample rate; see :attr:`audio`)."""
+        if self.audio is None:
+            raise ConfigError("this classifier was trained on precomputed sequences, not on recordings: give it "
+                              "(N, T, C) features (predict_proba)")
+        done = extract(paths, self.audio, cache=False, progress=progress)
+        x, lengths = pad_sequences(done.features, dtype=np.float32)
+        return self.predict_proba(x, lengths)
+
     def predict(self, x, lengths=None) -> np.ndarray:
         """The most likely class index of every sequence, (N,) int64 (names: ``model.classes[i]``)."""
         return self.predict_proba(x, lengths).argmax(axis=1)
@@ -129,3 +147,14 @@ class SequenceClassifier(SequenceEncoder):
         return {"loss": float(nll.mean()), "accuracy": float((pred == labels).mean()),
                 "confusion": confusion.tolist(), "precision": precision, "recall": recall,
                 "classes": list(self.classes)}
+
+
+def audio_settings(audio, input_size: int) -> AudioFeatures:
+    """The feature settings of a model trained on recordings, checked against its input size."""
+    settings = audio if isinstance(audio, AudioFeatures) else AudioFeatures.from_dict(audio)
+    if settings.sample_rate is None:
+        raise ConfigError("the audio feature settings should name the sample rate the model was trained at")
+    if settings.size != input_size:
+        raise ConfigError(f"the audio feature settings give {settings.size} features a frame; the model reads "
+                          f"{input_size}")
+    return settings
