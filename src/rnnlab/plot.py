@@ -97,32 +97,65 @@ def plot_gradient_flow(groups: dict, path, hidden_size: int | None = None) -> Pa
 
 def plot_forecast(rows: list[dict], meta: dict, path, title: str = "Forecast", context: int = 200) -> Path:
     """Forecast against actual values, one panel per forecast column, with the last ``context``
-    steps of history before the forecast origin.
+    steps of history before the forecast origin; dates on the x axis when the series has them,
+    and a probabilistic forecast's intervals as bands (the outermost quantiles, and the next pair).
 
     rows, meta: as returned by :meth:`rnnlab.tasks.forecast.ForecastTask.forecast_table` (each
-    row: step, date, ``name`` forecast and ``name_actual``).
+    row: step, date, ``name`` forecast, ``name_qP`` quantiles and ``name_actual``).
     """
     targets = meta["targets"]
     fig = _new_figure(10, 3.2 * len(targets))
     axes = np.atleast_1d(fig.subplots(len(targets), 1, squeeze=False)[:, 0])
     origin = meta["origin"]
     hist = np.asarray(meta["history"])[-context:]
-    t_hist = np.arange(origin - hist.shape[0], origin)
-    t_fc = origin + np.array([r["step"] - 1 for r in rows])
+    dates = meta.get("dates")
+    if dates:
+        stamps = np.array(dates, dtype="datetime64[s]")
+        t_hist = stamps[origin - hist.shape[0] : origin]
+        t_fc = np.array([r["date"] for r in rows], dtype="datetime64[s]")
+    else:
+        t_hist = np.arange(origin - hist.shape[0], origin)
+        t_fc = origin + np.array([r["step"] - 1 for r in rows])
     for j, (ax, name) in enumerate(zip(axes, targets, strict=False)):
         ax.plot(t_hist, hist[:, j], color="black", linewidth=1, label="history")
+        bands = sorted((float(k[len(name) + 2 :]), k) for k in rows[0] if k.startswith(f"{name}_q"))
+        for i, alpha in ((0, 0.18), (1, 0.3)):
+            if len(bands) >= 2 * (i + 1):
+                lo, hi = bands[i], bands[-1 - i]
+                ax.fill_between(t_fc, [r[lo[1]] for r in rows], [r[hi[1]] for r in rows], color="tab:red",
+                                alpha=alpha, linewidth=0, label=f"{lo[0]:g}-{hi[0]:g}% interval")
         actual = [np.nan if r[f"{name}_actual"] is None else r[f"{name}_actual"] for r in rows]
         if not np.all(np.isnan(actual)):
             ax.plot(t_fc, actual, color="tab:gray", linewidth=1.2, label="actual")
         ax.plot(t_fc, [r[name] for r in rows], color="tab:red", linewidth=1.6, label="forecast")
-        ax.axvline(origin - 0.5, color="gray", linestyle="--", linewidth=1)
-        dates = meta.get("dates")
         where = f" (origin {dates[origin]})" if dates and origin < len(dates) else ""
         ax.set_ylabel(name)
-        ax.set_xlabel(f"time step{where}")
+        ax.set_xlabel("date" if dates else f"time step{where}")
         ax.grid(alpha=0.3)
-        ax.legend(loc="upper left")
+        ax.legend(loc="upper left", fontsize=8)
+    if dates:
+        fig.autofmt_xdate()
     fig.suptitle(title)
+    return _save(fig, path)
+
+
+def plot_backtest(rows: list[dict], path, title: str = "Backtest") -> Path:
+    """The MAE of each origin's forecast, for the model and every baseline (rows: ``rnnlab backtest``'s,
+    each with ``origin``, ``date`` and one MAE per forecaster); dates on the x axis where there are some."""
+    fig = _new_figure(10, 3.6)
+    ax = fig.subplots()
+    dated = rows[0]["date"] is not None
+    x = np.array([r["date"] for r in rows], dtype="datetime64[s]") if dated else [r["origin"] for r in rows]
+    for name in [n for n in rows[0] if n not in ("origin", "date")]:
+        ax.plot(x, [r[name] for r in rows], linewidth=2.0 if name == "model" else 1.0, label=name,
+                color="black" if name == "model" else None, alpha=1.0 if name == "model" else 0.7)
+    ax.set_xlabel("forecast origin" + ("" if dated else " (step)"))
+    ax.set_ylabel("MAE over the horizon")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if dated:
+        fig.autofmt_xdate()
+    ax.set_title(title, fontsize=9)
     return _save(fig, path)
 
 

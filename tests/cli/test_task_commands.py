@@ -114,7 +114,7 @@ def test_train_forecast_reports_baselines(forecast_run, capsys):
     assert isinstance(model, Forecaster) and model.horizon == 3 and model.columns == ["y"]
     assert (forecast_run / "forecast-test.png").read_bytes()[:8] == PNG
     res = run_json(["evaluate", str(forecast_run)], capsys)["results"]
-    assert set(res["test"]) == {"model", "persistence", "seasonal naive (12)"}
+    assert set(res["test"]) == {"model", "persistence", "seasonal naive (12)", "drift (24)", "window mean (24)"}
     for r in res["test"].values():
         assert r["mase"] == pytest.approx(res["test"]["model"]["mase"] * r["mae"] / res["test"]["model"]["mae"])
 

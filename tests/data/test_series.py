@@ -123,9 +123,79 @@ def test_metrics_by_hand():
         mase_scale(np.ones(5))
 
 
-def test_extend_dates_past_the_end():
-    from rnnlab.data.series import extend_dates
+def test_missing_timestamps_are_refused_filled_or_masked(tmp_path):
+    path = write(tmp_path, "date,y\n2020-01-01,1\n2020-01-02,2\n2020-01-05,5\n2020-01-06,6\n2020-01-08,8\n")
+    with pytest.raises(DataError, match=r"3 missing timestamps in this daily series, the first after 2020-01-02 "
+                                        r"\(line 3\).*--gaps interpolate.*--gaps mask"):
+        read_csv_series(path)
+    values, meta = read_csv_series(path, gaps="interpolate")
+    np.testing.assert_array_equal(values[:, 0], [1, 2, 3, 4, 5, 6, 7, 8])
+    assert meta["dates"][2] == "2020-01-03" and meta["gaps"] == 3 and meta["masked"] == 0
+    assert meta["frequency"] == {"unit": "seconds", "step": 86400, "name": "daily"}
+    values, meta = read_csv_series(path, gaps="mask")
+    assert np.isnan(values[[2, 3, 6], 0]).all() and meta["masked"] == 3 and len(meta["dates"]) == 8
+    X, Y, origins = windows(values, window=1, horizon=1)  # no window reads or scores a masked value
+    assert origins.tolist() == [1, 5] and not np.isnan(X).any() and not np.isnan(Y).any()
+    irregular = write(tmp_path, "date,y\n2020-01-01,1\n2020-01-03,2\n2020-01-05,5\n2020-01-06,6\n", "irr.csv")
+    with pytest.raises(DataError, match="irregular: row 4 comes 86400 seconds after"):
+        read_csv_series(irregular)
 
-    assert extend_dates(["2009-05", "2009-06"], 7)[-2:] == ["2009-12", "2010-01"]
-    assert extend_dates(["2020-01-01", "2020-01-08"], 2) == ["2020-01-15", "2020-01-22"]
-    assert extend_dates(["2020-01-01T10:00"] * 2, 1) == [None] and extend_dates(None, 2) == [None, None]
+
+def test_masked_missing_values_stay_out_of_windows(tmp_path):
+    path = write(tmp_path, "date,y\n" + "".join(f"2020-01-{d:02d},{'' if d == 5 else d}\n" for d in range(1, 11)))
+    values, meta = read_csv_series(path, missing="mask")
+    assert meta["missing"] == {"y": 1} and meta["masked"] == 1
+    _, _, origins = windows(values, window=3, horizon=2)
+    assert origins.tolist() == [8]  # the only window of 3 steps and 2 targets clear of row 4 (2020-01-05)
+
+
+@pytest.mark.parametrize(("cells", "expected"), [
+    (["2010/01/01 00:00:00", "2010/01/01 01:00:00"], ["2010-01-01T00:00", "2010-01-01T01:00"]),
+    (["2012/01/01", "2012/01/02"], ["2012-01-01", "2012-01-02"]),
+    (["2010-01-01T00:00:00+01:00", "2010-01-01T01:00:00+01:00"], ["2009-12-31T23:00", "2010-01-01T00:00"]),
+    (["2010-01-01T00:00Z", "2010-01-01T00:30Z"], ["2010-01-01T00:00", "2010-01-01T00:30"]),
+    (["20120101", "20120108"], ["2012-01-01", "2012-01-08"]),
+    (["1262304000", "1262307600"], ["2010-01-01T00:00", "2010-01-01T01:00"]),
+    (["1999", "2000"], ["1999-01", "2000-01"]),
+    (["1999-11", "1999-12"], ["1999-11", "1999-12"]),
+])
+def test_date_formats(tmp_path, cells, expected):
+    path = write(tmp_path, "when,y\n" + "".join(f"{c},{i}\n" for i, c in enumerate(cells)))
+    assert read_csv_series(path, date_columns="when")[1]["dates"] == expected
+
+
+def test_date_and_hour_columns_and_strptime_formats(tmp_path):
+    path = write(tmp_path, "dteday,hr,cnt\n2011-01-01,0,16\n2011-01-01,1,40\n2011-01-01,3,13\n")
+    values, meta = read_csv_series(path, ["cnt"], date_columns=["dteday", "hr"], gaps="mask")
+    assert meta["dates"] == ["2011-01-01T00:00", "2011-01-01T01:00", "2011-01-01T02:00", "2011-01-01T03:00"]
+    assert meta["frequency"]["name"] == "hourly" and np.isnan(values[2, 0])
+    eu = write(tmp_path, "date,y\n01.02.2010,1\n02.02.2010,2\n", "eu.csv")
+    assert read_csv_series(eu, date_format="%d.%m.%Y")[1]["dates"] == ["2010-02-01", "2010-02-02"]
+    us = write(tmp_path, "date,y\n01/02/2010,1\n01/03/2010,2\n", "us.csv")
+    with pytest.raises(DataError, match=r"line 2: cannot read the date '01/02/2010' \(day and month could be in "
+                                        "either order: give --date-format '%d/%m/%Y' or '%m/%d/%Y'"):
+        read_csv_series(us)
+    assert read_csv_series(us, date_format="%m/%d/%Y")[1]["dates"] == ["2010-01-02", "2010-01-03"]
+    with pytest.raises(DataError, match=r"line 3: cannot read the date 'soon'.*--date-format"):
+        read_csv_series(write(tmp_path, "date,y\n2010-01-01,1\nsoon,2\n", "bad.csv"))
+
+
+def test_gzipped_csv(tmp_path):
+    import gzip
+
+    (tmp_path / "s.csv.gz").write_bytes(gzip.compress(b"date,y\n2020-01-01,1\n2020-01-02,2\n"))
+    assert read_csv_series(tmp_path / "s.csv.gz")[0][:, 0].tolist() == [1, 2]
+    (tmp_path / "bad.csv.gz").write_bytes(b"not gzip")
+    with pytest.raises(DataError, match="not a readable gzip file"):
+        read_csv_series(tmp_path / "bad.csv.gz")
+
+
+def test_drift_and_window_mean_by_hand():
+    from rnnlab.data.series import drift_forecast, future_windows, window_mean_forecast
+
+    v = np.array([1, 4, 2, 6, 5, np.nan, 7, 9, 8, 10], float)[:, None]
+    # origin 5, window 3: the values 2, 6, 5; drift (5 - 2) / 2 = 1.5 a step; mean 13 / 3
+    np.testing.assert_allclose(drift_forecast(v, [5], 2, 3)[0, :, 0], [6.5, 8.0])
+    np.testing.assert_allclose(window_mean_forecast(v, [5, 9], 2, 3)[:, :, 0], [[13 / 3] * 2, [8.0] * 2])
+    assert np.isnan(window_mean_forecast(v, [7], 1, 3)).all()  # a masked value in its window: no forecast
+    np.testing.assert_array_equal(future_windows(v, [6], 3, [0])[0, :, 0], [7, 9, 8])

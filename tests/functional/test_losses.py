@@ -83,3 +83,29 @@ def test_bad_inputs_give_clear_errors():
         softmax_cross_entropy(scores, np.zeros((2, 3), int), np.ones((3, 2)))
     with pytest.raises(DataError, match="excludes every position"):
         softmax_cross_entropy(scores, np.zeros((2, 3), int), np.zeros((2, 3), bool))
+
+
+def test_pinball_loss_by_hand_and_gradient_checked(rng):
+    from rnnlab.functional.losses import pinball_loss
+
+    # target 10: a 0.1-quantile forecast of 12 is 2 too high (weight 0.9), a 0.9-quantile of 7 is 3 too low (0.9)
+    loss, grad = pinball_loss(np.array([[12.0, 7.0]]), np.array([10.0]), [0.1, 0.9])
+    assert loss == pytest.approx((0.9 * 2 + 0.9 * 3) / 2)
+    np.testing.assert_allclose(grad, [[0.9 / 2, -0.9 / 2]])
+    pred, target, q = rng.standard_normal((4, 3, 5)), rng.standard_normal((4, 3)), [0.05, 0.2, 0.5, 0.7, 0.95]
+    analytic = pinball_loss(pred, target, q)[1]
+    report = check_gradients(lambda: pinball_loss(pred, target, q)[0], {"pred": pred}, {"pred": analytic})
+    assert report.max_error < 1e-7
+
+
+def test_gaussian_nll_by_hand_and_gradient_checked(rng):
+    from rnnlab.functional.losses import MIN_SCALE, gaussian_nll
+
+    raw = np.log(np.expm1(2.0 - MIN_SCALE))  # softplus(raw) + MIN_SCALE = 2
+    loss, _, _ = gaussian_nll(np.array([1.0]), np.array([raw]), np.array([4.0]))
+    assert loss == pytest.approx(math.log(2.0) + 0.5 * (3 / 2) ** 2 + 0.5 * math.log(2 * math.pi))
+    mean, scale, target = rng.standard_normal((3, 4)), rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    _, dmean, dscale = gaussian_nll(mean, scale, target)
+    report = check_gradients(lambda: gaussian_nll(mean, scale, target)[0], {"mean": mean, "scale": scale},
+                             {"mean": dmean, "scale": dscale})
+    assert report.max_error < 1e-7

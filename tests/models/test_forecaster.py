@@ -87,3 +87,84 @@ def test_forecast_windows_feeds_forecasts_back(rng):
     slid = np.concatenate([x, out[:, :2]], axis=1)[:, -6:]  # the window slides over the forecasts
     np.testing.assert_allclose(out[:, 2:4], model.predict(slid), rtol=1e-12)
     np.testing.assert_allclose(model.forecast(x[1], 5), out[1], rtol=1e-12)
+
+
+@pytest.mark.parametrize(("cell", "loss", "relative"), [("rnn", "mse", True), ("lstm", "quantile", True),
+                                                        ("gru", "gaussian", False), ("lstm", "gaussian", True),
+                                                        ("gru", "quantile", False)])
+def test_forecaster_with_future_covariates_gradients(cell, loss, relative, rng):
+    model = Forecaster(["y", "x", "hour"], ["y"], future=["hour"], horizon=2, cell=cell, hidden_size=3, num_layers=2,
+                       relative=relative, loss=loss, quantiles=[0.2, 0.5, 0.8], mean=[1.0, 0.0, -1.0],
+                       std=[2.0, 1.0, 0.5], dtype=np.float64, rng=rng)
+    x, y, f = rng.standard_normal((2, 4, 3)), rng.standard_normal((2, 2, 1)), rng.standard_normal((2, 2, 1))
+    assert check_model(model, x, y, f).max_error < 1e-6
+
+
+@pytest.mark.parametrize("loss", ["quantile", "gaussian"])
+def test_probabilistic_forecasters_without_covariates_gradients(loss, rng):
+    model = Forecaster(["a", "b"], horizon=2, hidden_size=4, loss=loss, mean=[0.5, 0.0], std=[1.0, 3.0],
+                       dtype=np.float64, rng=rng)
+    assert model.head.params == (3 if loss == "quantile" else 2) and model.fc.out_features == 2 * 2 * model.head.params
+    assert check_model(model, rng.standard_normal((4, 6, 2)), rng.standard_normal((4, 2, 2))).max_error < 1e-6
+
+
+def test_the_decoder_reads_the_future_and_forecasts_any_number_of_steps(rng, tmp_path):
+    model = Forecaster(["y", "hour"], ["y"], future=["hour"], horizon=4, window=6, hidden_size=5, loss="quantile",
+                       dtype=np.float64, rng=0).fit_scaling(rng.standard_normal((50, 2)))
+    x, f = rng.standard_normal((2, 6, 2)), rng.standard_normal((2, 4, 1))
+    found = model.predict_distribution(x, f)
+    assert found["quantiles"].shape == (2, 4, 1, 3) and (np.diff(found["quantiles"], axis=-1) >= 0).all()
+    np.testing.assert_array_equal(found["point"], found["quantiles"][..., 1])  # the median
+    # a causal decoder: the first two steps do not depend on the covariates of the later ones
+    short = model.predict_distribution(x, f[:, :2])["point"]
+    np.testing.assert_allclose(short, found["point"][:, :2], rtol=0, atol=1e-12)
+    changed = f.copy()
+    changed[:, 0] += 1.0
+    assert not np.allclose(model.predict(x, changed)[:, 0], found["point"][:, 0])
+    # beyond the horizon: forecasts and the known covariates are fed back, chunk by chunk
+    more = rng.standard_normal((2, 10, 1))
+    long = model.forecast_windows(x, 10, more)
+    np.testing.assert_allclose(long[:, :4], model.predict(x, more[:, :4]), atol=1e-12)
+    fed = np.concatenate([x, np.concatenate([long[:, :4], more[:, :4]], axis=2)], axis=1)[:, -6:]
+    np.testing.assert_allclose(long[:, 4:8], model.predict(fed, more[:, 4:8]), atol=1e-12)
+    again = load_model(model.save(tmp_path / "m.npz"))
+    np.testing.assert_allclose(again.predict(x, f), found["point"], atol=1e-12)
+    with pytest.raises(ConfigError, match="reads the future values of hour"):
+        model.predict(x)
+    with pytest.raises(ShapeError, match=r"future covariates should have shape \(2, 4, 1\)"):
+        model.check_data(x, np.zeros((2, 4, 1)), np.zeros((2, 3, 1)))
+    past_only = Forecaster(["y", "x", "hour"], ["y"], future=["hour"], horizon=2, window=6, hidden_size=3,
+                           rng=0).fit_scaling(rng.standard_normal((30, 3)))
+    with pytest.raises(ConfigError, match="x is neither"):
+        past_only.forecast_windows(rng.standard_normal((1, 6, 3)), 5, np.zeros((1, 5, 1)))
+
+
+def test_a_gaussian_forecast_has_a_positive_scale_and_matching_quantiles(rng):
+    model = Forecaster(["y"], horizon=3, hidden_size=4, loss="gaussian", quantiles=[0.1, 0.9], dtype=np.float64,
+                       rng=0).fit_scaling(rng.standard_normal((40, 1)) * 5 + 3)
+    found = model.predict_distribution(rng.standard_normal((5, 8, 1)))
+    assert (found["std"] > 0).all()
+    np.testing.assert_allclose(found["quantiles"][..., 1] - found["point"], 1.2815515655446004 * found["std"])
+    with pytest.raises(ConfigError, match="quantiles should be increasing"):
+        Forecaster(["y"], loss="quantile", quantiles=[0.5, 0.1])
+    with pytest.raises(ConfigError, match="future covariates should be columns that are not targets"):
+        Forecaster(["y", "h"], ["y"], future=["y"])
+
+
+def test_log_targets_forecast_in_the_series_units(rng, tmp_path):
+    counts = np.exp(rng.standard_normal((60, 1)) + 3)  # positive, spread growing with the level
+    model = Forecaster(["n"], horizon=2, window=5, hidden_size=4, loss="quantile", log_targets=True,
+                       dtype=np.float64, rng=0).fit_scaling(counts)
+    np.testing.assert_allclose(model.mean, np.log1p(counts).mean(axis=0))  # scaled in log(1 + y) space
+    x = counts[None, :5]
+    found = model.predict_distribution(x)
+    plain = Forecaster(["n"], horizon=2, window=5, hidden_size=4, loss="quantile", dtype=np.float64,
+                       rng=0).fit_scaling(np.log1p(counts))
+    plain.load_state_dict(model.state_dict())
+    np.testing.assert_allclose(found["quantiles"], np.expm1(plain.predict_distribution(np.log1p(x))["quantiles"]))
+    assert check_model(model, counts[None, :5].repeat(2, 0), counts[None, 5:7].repeat(2, 0)).max_error < 1e-6
+    assert load_model(model.save(tmp_path / "m.npz")).log_targets
+    with pytest.raises(DataError, match="should stay above -1"):
+        model.predict(-np.ones((1, 5, 1)) * 2)
+    with pytest.raises(ConfigError, match="does not write yet"):
+        model.to_onnx(tmp_path / "m.onnx")

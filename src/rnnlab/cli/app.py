@@ -7,7 +7,7 @@ import sys
 from enum import IntEnum
 
 from rnnlab._version import __version__
-from rnnlab.cli import diagnose, evaluate, export, forecast, info, predict, train, tune
+from rnnlab.cli import backtest, diagnose, evaluate, export, forecast, info, predict, train, tune
 from rnnlab.cli.parsing import Formatter, Parser, VersionAction, add_threads_option, unrecognized
 from rnnlab.errors import RnnlabError, TrainingInterrupted
 from rnnlab.kernels import active_kernels
@@ -24,8 +24,8 @@ class ExitCode(IntEnum):
 
 # the order of ``rnnlab --help``
 COMMANDS = (train.DEMO, train.TRAIN, train.RESUME, evaluate.EVALUATE, predict.PREDICT, predict.GENERATE,
-            forecast.FORECAST, export.EXPORT, info.DATASETS, info.INFO, info.PLOT, diagnose.GRADIENT_FLOW,
-            diagnose.GRADCHECK, tune.TUNE, tune.TUNE_REPORT)
+            forecast.FORECAST, backtest.BACKTEST, export.EXPORT, info.DATASETS, info.INFO, info.PLOT,
+            diagnose.GRADIENT_FLOW, diagnose.GRADCHECK, tune.TUNE, tune.TUNE_REPORT)
 
 
 def version() -> str:

@@ -9,13 +9,15 @@ from rnnlab.cli.parsing import Command, Parser, value
 from rnnlab.errors import ConfigError, MissingDependency
 from rnnlab.io import atomic_write_text
 from rnnlab.models import Forecaster
-from rnnlab.tasks.forecast import forecast_csv, forecast_mae
+from rnnlab.tasks.forecast_report import forecast_csv, forecast_mae
 
 # a recursive forecast runs the model once per horizon: 100,000 steps take minutes, a billion would take days
 MAX_STEPS = 100_000
 EPILOG = """examples:
   rnnlab forecast runs/sun12 --steps 132          11 years from the start of the test part, against the actual
   rnnlab forecast runs/sun12 --steps 24 --from-end  two years past the end of the data
+  rnnlab forecast runs/bikes --steps 24 --from-end --future weather.csv   with the known future of the covariates
+  rnnlab forecast runs/stores --steps 7 --series B                 one series of a long-format run
 """
 
 
@@ -24,22 +26,53 @@ def add_arguments(parser: Parser) -> None:
     parser.add_argument("--steps", type=value("int", minimum=1, maximum=MAX_STEPS), default=None, metavar="K",
                         help="steps to forecast (default: the run's horizon)")
     parser.add_argument("--from-end", action="store_true", help="forecast past the last observation")
-    parser.add_argument("--out", type=Path, default=None, metavar="FILE",
-                        help="the CSV to write (default: RUN/forecast.csv)")
+    parser.add_argument("--future", type=Path, default=None, metavar="FILE",
+                        help="a CSV with the future features' values over the forecast (its date column and those "
+                        "columns); calendar features are computed from the dates")
+    parser.add_argument("--series", default=None, metavar="ID",
+                        help="a run on a long-format file (--series-id): only this series (default: every one)")
+    add_file_options(parser, "the CSV to write (default: RUN/forecast.csv)")
+
+
+def one_series(rows: list[dict], meta: dict, series: str):
+    """A forecast table's rows and metadata cut down to one series of a long-format run."""
+    known = meta.get("series_columns") or {}
+    if series not in known:
+        raise ConfigError(f"--series {series}: " + (f"the run's series are {', '.join(known)}" if known else
+                                                    "this run reads a single series (no --series-id)"))
+    keep = known[series]
+    mine = [k for k in rows[0] if k in ("step", "date") or any(k == c or k.startswith(f"{c}_") for c in keep)]
+    return [{k: r[k] for k in mine} for r in rows], {**meta, "targets": keep,
+                                                     "history": meta["history"][:, [meta["targets"].index(c)
+                                                                                    for c in keep]]}
+
+
+def add_file_options(parser: Parser, what: str) -> None:
+    """--out (``what``), --plot, --force and --json: the options of a command that writes a CSV and a picture."""
+    parser.add_argument("--out", type=Path, default=None, metavar="FILE", help=what)
     parser.add_argument("--plot", type=Path, default=None, metavar="FILE",
                         help="the picture (default: the CSV's name, .png)")
     parser.add_argument("--force", action="store_true", help="replace the CSV and picture if they exist")
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
 
 
-def run(args) -> int:
-    """``rnnlab forecast RUN --steps K [--from-end]``."""
-    path, model = open_model(args.model, Forecaster, "forecast", "forecaster (rnnlab train forecast)")
+def forecast_run(args, command: str):
+    """``(model, run)`` of a forecast run folder (or a model file inside one) that ``command`` reads."""
+    path, model = open_model(args.model, Forecaster, command, "forecaster (rnnlab train forecast)")
     found = run_of(args.model, model)
     if found is None or found.task.name != "forecast":
         raise ConfigError(f"{path} sits in no forecast run folder: rnnlab cannot find its series")
+    return model, found
+
+
+def run(args) -> int:
+    """``rnnlab forecast RUN --steps K [--from-end]``."""
+    model, found = forecast_run(args, "forecast")
     steps = args.steps or found.config.data.horizon
-    rows, meta = found.task.forecast_table(model, found.config, steps, from_end=args.from_end)
+    rows, meta = found.task.forecast_table(model, found.config, steps, from_end=args.from_end,
+                                           future_file=args.future)
+    if args.series is not None:
+        rows, meta = one_series(rows, meta, args.series)
     csv_path = check_output(args.out or found.folder / "forecast.csv", args.force, found.folder)
     plot_path = check_output(args.plot or csv_path.with_suffix(".png"), args.force, found.folder)
     atomic_write_text(csv_path, forecast_csv(rows))

@@ -12,80 +12,122 @@ keeps it).
 from __future__ import annotations
 
 import csv
-import datetime as _dt
+import gzip
 import io
 import math
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from rnnlab._checks import check_int, check_memory
+from rnnlab.data.dates import date_strings, fill_gaps, infer_frequency, parse_dates
+from rnnlab.data.dates import gaps as gap_count
 from rnnlab.errors import ConfigError, DataError
 
 MISSING_TOKENS = {"", "na", "nan", "n/a", "null", "none", "?", "-"}
 DATE_NAMES = ("date", "datetime", "time", "timestamp", "day", "week")
 
 
-def _parse_date(text: str) -> str:
-    """``YYYYMMDD``, ``YYYY-MM-DD`` (and ISO date-times) or ``YYYY-MM`` -> an ISO string."""
-    t = text.strip()
-    if len(t) == 8 and t.isdigit():
-        t = f"{t[:4]}-{t[4:6]}-{t[6:]}"
-    if len(t) == 7 and t[4] == "-":
-        _dt.date.fromisoformat(t + "-01")
-        return t
-    return _dt.datetime.fromisoformat(t).isoformat().removesuffix("T00:00:00")
+MISSING_RULES = ("error", "interpolate", "mask")
 
 
-def read_csv_series(path, columns=None, *, date_columns=None, missing: str = "error"):
-    """Read a time series from a CSV file with a header row.
+def read_csv_series(path, columns=None, *, date_columns=None, date_format=None, missing: str = "error",
+                    gaps: str = "error"):
+    """Read a time series from a CSV file (``.csv.gz`` too) with a header row.
 
     columns: the value columns to read, by name (default: every column that is not a date).
-    date_columns: the columns that make up each row's date: one column (``YYYY-MM-DD``,
-    ``YYYYMMDD`` or an ISO date-time) or ``year`` and ``month`` (and ``day``); default: found by
-    name (``date``, ``time``, ... or ``year`` + ``month``), none if there is none. Dates must
-    increase: a series is never reordered.
-    missing: "error" (default: refuse, naming the columns, counts and first dates) or
-    "interpolate" (linear in the row index; leading and trailing gaps take the nearest value).
+    date_columns: the columns that make up each row's date (one column in any format
+    :mod:`rnnlab.data.dates` reads, ``year`` + ``month`` [+ ``day``], or a date and an hour);
+    default: found by name (``date``, ``time``, ... or ``year`` + ``month``), none if there is
+    none. date_format: strptime codes for the date (the date columns joined by a space). Dates
+    must increase: a series is never reordered.
+    missing (empty cells) and gaps (missing timestamps, found from the inferred frequency):
+    "error" (refuse, naming the count and the first), "interpolate" (linear in time; leading and
+    trailing ones take the nearest value) or "mask" (kept as NaN: no window that touches one is
+    used, see :func:`windows`). A long-format file (a row per date and series) is read by
+    :func:`rnnlab.data.panel.read_long_series`.
 
-    Returns ``(values, meta)``: values (T, C) float64; meta has ``columns``, ``dates`` (ISO
-    strings or None), ``missing`` (count per column, before interpolation) and ``path``.
+    Returns ``(values, meta)``: values (T, C) float64 on the regular grid (gap rows inserted);
+    meta has ``columns``, ``dates`` (ISO strings or None), ``unit`` (their resolution),
+    ``frequency`` (a dict, or None), ``missing`` (empty cells per column), ``gaps`` (missing
+    timestamps), ``masked`` (values left NaN) and ``path``.
     """
-    if missing not in ("error", "interpolate"):
-        raise ConfigError(f"missing should be 'error' or 'interpolate', got {missing!r}")
+    for name, rule in (("missing", missing), ("gaps", gaps)):
+        if rule not in MISSING_RULES:
+            raise ConfigError(f"{name} should be one of {', '.join(MISSING_RULES)}, got {rule!r}")
     path = Path(path)
-    header, body, lines = _csv_rows(path)
-    columns, date_columns = _choose_columns(path, header, columns, date_columns)
+    header, body, lines = csv_rows(path)
+    columns, date_columns = choose_columns(path, header, columns, date_columns)
     index = {h: i for i, h in enumerate(header)}
-    dates = _dates(path, body, lines, [index[c] for c in date_columns]) if date_columns else None
-    values = _parse_values(path, body, lines, [(name, index[name]) for name in columns])
-    gaps = np.isnan(values)
-    counts = {name: int(gaps[:, j].sum()) for j, name in enumerate(columns)}
-    if gaps.any():
-        if missing == "error":
-            parts = []
-            for j, name in enumerate(columns):
-                if counts[name]:
-                    first = int(np.flatnonzero(gaps[:, j])[0])
-                    where = dates[first] if dates else f"line {lines[first]}"
-                    parts.append(f"{name!r}: {counts[name]} (first at {where})")
-            raise DataError(f"{path} has missing values in {'; '.join(parts)}; fill them with linear interpolation "
-                            "(missing='interpolate', --missing interpolate) or clean the file")
-        for name in columns:
-            if counts[name] == len(values):
-                raise DataError(f"{path}: column {name!r} has no values at all")
-        values = interpolate_missing(values)
-    return values, {"columns": columns, "dates": dates, "missing": counts, "path": str(path)}
+    values = parse_values(path, body, lines, [(name, index[name]) for name in columns])
+    stamps, unit = (read_dates(path, body, lines, [index[c] for c in date_columns], date_format) if date_columns
+                    else (None, None))
+    return finish_series(path, values, columns, stamps, unit, lines, missing, gaps)
 
 
-def _csv_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
+def finish_series(path, values, columns, stamps, unit, lines, missing: str, gaps: str):
+    """``(values, meta)`` of :func:`read_csv_series` from parsed values (T, C) and their timestamps
+    (or None): missing values and gaps refused, interpolated or masked. ``lines``: each row's line
+    in the file (None for rows built from several, as a long-format file's)."""
+    cells = np.isnan(values)
+    counts = {name: int(cells[:, j].sum()) for j, name in enumerate(columns)}
+    meta = {"columns": columns, "dates": None, "unit": unit, "frequency": None, "missing": counts, "gaps": 0,
+            "path": str(path)}
+    if cells.any() and missing == "error":
+        first = {name: int(np.flatnonzero(cells[:, j])[0]) for j, name in enumerate(columns) if counts[name]}
+        shown = None if stamps is None else date_strings(stamps, unit)
+        where = {n: f"line {lines[r]}" if shown is None else shown[r] for n, r in first.items()}
+        parts = [f"{n!r}: {counts[n]} (first at {where[n]})" for n in first]
+        raise DataError(f"{path} has missing values in {'; '.join(parts)}; fill them with linear interpolation "
+                        "(--missing interpolate) or keep them out of every window (--missing mask), or clean the file")
+    fill = cells if missing == "interpolate" else np.zeros_like(cells)
+    if stamps is not None:
+        stamps, values, fill = _regular_grid(path, lines, stamps, values, fill, gaps, meta)
+        meta["dates"] = date_strings(stamps, meta["unit"])
+    for j, name in enumerate(columns):
+        if np.isnan(values[:, j]).all():
+            raise DataError(f"{path}: column {name!r} has no values at all")
+    if fill.any():
+        values = np.where(fill, interpolate_missing(values), values)
+    meta["masked"] = int(np.isnan(values).sum())
+    return values, meta
+
+
+def _regular_grid(path, lines, stamps, values, fill, gaps, meta):
+    """The rows on the series' regular grid: its frequency inferred, its gaps refused or filled with
+    NaN rows (to interpolate, with ``gaps`` "interpolate", or to keep masked)."""
+    freq = infer_frequency(stamps, meta["unit"])
+    meta["frequency"] = freq.to_dict()
+    count, first = gap_count(stamps, freq)
+    meta["gaps"] = count
+    if not count:
+        return stamps, values, fill
+    if gaps == "error":
+        raise DataError(f"{path}: {count:,} missing timestamps in this {freq.describe()} series, the first after "
+                        f"{date_strings(stamps[first : first + 1], meta['unit'])[0]}"
+                        + (f" (line {lines[first]})" if lines is not None else "") + "; fill them "
+                        "(--gaps interpolate) or keep them out of every window and loss (--gaps mask)")
+    grid, full = fill_gaps(stamps, values, freq)
+    inserted = np.isnan(fill_gaps(stamps, np.zeros((len(stamps), 1)), freq)[1][:, 0])
+    filled = np.zeros(full.shape, dtype=bool)
+    filled[~inserted] = fill
+    if gaps == "interpolate":
+        filled[inserted] = True
+    return grid, full, filled
+
+
+def csv_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
     """``(header, rows, line numbers)`` of a CSV file; blank lines are skipped, and every row has
     the header's number of fields (errors name the file's own line numbers)."""
     if not path.is_file():
         raise DataError(f"no such CSV file: {path}" if not path.exists() else f"{path} is not a file")
     try:
-        text = path.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
+        data = path.read_bytes()
+        text = (gzip.decompress(data) if path.suffix == ".gz" else data).decode("utf-8-sig")
+    except (UnicodeDecodeError, OSError, EOFError, zlib.error) as exc:  # BadGzipFile is an OSError
+        if not isinstance(exc, UnicodeDecodeError):
+            raise DataError(f"{path} is not a readable gzip file ({exc})") from None
         raise DataError(f"{path} is not UTF-8 text (byte {exc.start})") from None
     reader = csv.reader(io.StringIO(text))
     rows, lines = [], []
@@ -105,7 +147,7 @@ def _csv_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
     return header, body, lines
 
 
-def _choose_columns(path: Path, header: list[str], columns, date_columns) -> tuple[list[str], list[str]]:
+def choose_columns(path: Path, header: list[str], columns, date_columns) -> tuple[list[str], list[str]]:
     """The value and date columns to read: as asked, or found by name (see :func:`read_csv_series`)."""
     if date_columns is None:
         lower = {h.lower(): h for h in header}
@@ -127,7 +169,7 @@ def _choose_columns(path: Path, header: list[str], columns, date_columns) -> tup
     return columns, date_columns
 
 
-def _parse_values(path: Path, body, lines, columns: list[tuple[str, int]]) -> np.ndarray:
+def parse_values(path: Path, body, lines, columns: list[tuple[str, int]]) -> np.ndarray:
     """The value columns ``(name, field index)`` as (T, C) float64, NaN where a value is missing."""
     values = np.empty((len(body), len(columns)))
     for j, (name, k) in enumerate(columns):
@@ -147,44 +189,17 @@ def _parse_values(path: Path, body, lines, columns: list[tuple[str, int]]) -> np
     return values
 
 
-def _dates(path, body, lines, idx) -> list[str]:
-    out = []
-    for r, row in enumerate(body):
-        parts = [row[i].strip() for i in idx]
-        try:
-            if len(parts) == 1:
-                out.append(_parse_date(parts[0]))
-            else:
-                y, m = int(parts[0]), int(parts[1])
-                d = _dt.date(y, m, int(parts[2]) if len(parts) > 2 else 1)
-                out.append(d.isoformat() if len(parts) > 2 else d.isoformat()[:7])
-        except ValueError:
-            raise DataError(f"{path}, line {lines[r]}: cannot read the date {' '.join(parts)!r}") from None
-    bad = next((r for r in range(1, len(out)) if out[r] <= out[r - 1]), None)
-    if bad is not None:
-        raise DataError(f"{path}, line {lines[bad]}: dates should increase, but {out[bad]} follows {out[bad - 1]}; "
+def read_dates(path, body, lines, idx, date_format) -> tuple[np.ndarray, str]:
+    """``(stamps, unit)`` of the rows' date cells (see :mod:`rnnlab.data.dates`), strictly increasing."""
+    stamps, unit = parse_dates([[row[i] for i in idx] for row in body], date_format,
+                               where=lambda r: f"{path}, line {lines[r]}")
+    bad = np.flatnonzero(np.diff(stamps.astype(np.int64)) <= 0)
+    if bad.size:
+        r = int(bad[0]) + 1
+        shown = date_strings(stamps[r - 1 : r + 1], unit)
+        raise DataError(f"{path}, line {lines[r]}: dates should increase, but {shown[1]} follows {shown[0]}; "
                         "sort the file by date (a series is never reordered here)")
-    return out
-
-
-def extend_dates(dates: list[str], n: int) -> list[str | None]:
-    """``n`` dates after the end of a regular series, stepping by its last interval (``YYYY-MM`` by
-    months, ``YYYY-MM-DD`` by days); None for anything else."""
-    if not dates or len(dates) < 2 or n <= 0:
-        return [None] * max(n, 0)
-    a, b = dates[-2], dates[-1]
-    try:
-        if len(b) == 7:
-            ya, ma, yb, mb = int(a[:4]), int(a[5:]), int(b[:4]), int(b[5:])
-            step = (yb - ya) * 12 + (mb - ma)
-            k0 = yb * 12 + mb - 1
-            return [f"{(k0 + step * i) // 12:04d}-{(k0 + step * i) % 12 + 1:02d}" for i in range(1, n + 1)]
-        if len(b) == 10:
-            da, db = _dt.date.fromisoformat(a), _dt.date.fromisoformat(b)
-            return [(db + (db - da) * i).isoformat() for i in range(1, n + 1)]
-    except ValueError:
-        pass
-    return [None] * n
+    return stamps, unit
 
 
 def interpolate_missing(values) -> np.ndarray:
@@ -216,7 +231,8 @@ def windows(values, window: int, horizon: int, targets=None, start: int = 0, sto
     Each window j takes inputs ``values[s - W : s]`` and targets ``values[s : s + h, targets]``
     for every forecast origin s with ``start <= s`` and ``s + h <= stop`` (and ``s >= W``): the
     targets lie in ``[start, stop)`` while the inputs may reach back before ``start`` (they are
-    past observations). targets: column indices (default: all).
+    past observations). A window whose inputs or targets hold a masked value (NaN) is left out,
+    so no prediction reads one and no loss scores one. targets: column indices (default: all).
 
     Returns ``(X (M, W, C), Y (M, h, K), origins (M,))``.
     """
@@ -228,6 +244,8 @@ def windows(values, window: int, horizon: int, targets=None, start: int = 0, sto
     targets = list(range(v.shape[1])) if targets is None else list(targets)
     first = max(start, W)
     origins = np.arange(first, stop - h + 1)
+    gap = np.concatenate([[0], np.cumsum(np.isnan(v).any(axis=1))])  # rows with a masked value, cumulated
+    origins = origins[gap[origins + h] == gap[origins - W]]  # no masked value in a window or its targets
     if origins.size == 0:
         raise DataError(f"no complete window: a window of {W} steps and a horizon of {h} need more than the "
                         f"{stop - start} steps available here; lower window or horizon")
@@ -264,6 +282,34 @@ def seasonal_naive_forecast(values, origins, horizon: int, season: int, targets=
     return v[idx][:, :, targets]
 
 
+def drift_forecast(values, origins, horizon: int, window: int, targets=None) -> np.ndarray:
+    """Drift: the line through the first and last values of the ``window`` steps before each origin,
+    continued: ``y[s-1] + k * (y[s-1] - y[s-W]) / (W - 1)`` for step k = 1..h. -> (M, h, K)."""
+    v = np.asarray(values, dtype=np.float64)
+    W = check_int("window", window, minimum=2)
+    targets = list(range(v.shape[1])) if targets is None else list(targets)
+    origins = np.asarray(origins)
+    last, first = v[origins - 1][:, targets], v[origins - W][:, targets]
+    k = np.arange(1, horizon + 1)[None, :, None]
+    return last[:, None, :] + k * ((last - first) / (W - 1))[:, None, :]
+
+
+def window_mean_forecast(values, origins, horizon: int, window: int, targets=None) -> np.ndarray:
+    """Window mean: every step of the horizon is the mean of the ``window`` steps before the origin. -> (M, h, K)."""
+    v = np.asarray(values, dtype=np.float64)
+    W = check_int("window", window)
+    targets = list(range(v.shape[1])) if targets is None else list(targets)
+    means = np.lib.stride_tricks.sliding_window_view(v[:, targets], W, axis=0)[np.asarray(origins) - W].mean(axis=-1)
+    return np.repeat(means[:, None, :], horizon, axis=1)
+
+
+def future_windows(values, origins, horizon: int, columns) -> np.ndarray:
+    """The values of ``columns`` over each origin's horizon, ``values[s : s + h, columns]``: (M, h, F)."""
+    v = np.asarray(values, dtype=np.float64)
+    idx = np.asarray(origins)[:, None] + np.arange(horizon)[None, :]
+    return v[idx][:, :, list(columns)]
+
+
 def mae(y_true, y_pred) -> float:
     """Mean absolute error."""
     return float(np.mean(np.abs(np.asarray(y_true) - np.asarray(y_pred))))
@@ -281,7 +327,10 @@ def mase_scale(train_values, season: int = 1) -> float:
     m = check_int("season", season)
     if v.shape[0] <= m:
         raise DataError(f"MASE needs more than {m} training steps")
-    scale = float(np.mean(np.abs(v[m:] - v[:-m])))
+    diffs = np.abs(v[m:] - v[:-m])
+    if np.isnan(diffs).all():
+        raise DataError(f"MASE needs pairs of observed training values {m} steps apart; there are none")
+    scale = float(np.nanmean(diffs))  # pairs with a masked value are left out
     if scale == 0.0:
         raise DataError("MASE is undefined: the training series is constant")
     return scale

@@ -6,6 +6,9 @@ name                    what                                                    
 pride-and-prejudice     Jane Austen's novel, 684,768 characters (text generation)      load_text
 sunspots                monthly mean sunspot numbers 1749-2009, 3,126 months           load_series
 co2                     weekly CO2 at Mauna Loa from 1958, 2,284 weeks, 59 missing      load_series
+bike-hourly             Washington D.C. bike rentals 2011-2012, hourly, with weather    load_series
+                        (17,379 hours; 165 hours missing)
+bike-daily              the same, daily (731 days)                                     load_series
 japanese-vowels         9 speakers, 12 LPC features, 7-29 steps; 270 train / 370 test  load_sequences
 spoken-digits           480 spoken digits (FSDD subset), 6 speakers; 360 train / 120   load_audio
                         test, FLAC at 8 kHz
@@ -79,6 +82,9 @@ class Dataset:
         return self.paths[split]
 
 
+BIKE_LICENCE = ("CC BY 4.0: H. Fanaee-T and J. Gama (2013), Event labeling combining ensemble detectors and "
+                "background knowledge, Progress in Artificial Intelligence 2:113-127")
+
 DATASETS: dict[str, Dataset] = {
     d.name: d
     for d in (
@@ -93,6 +99,15 @@ DATASETS: dict[str, Dataset] = {
         Dataset("co2", "series", {"all": "co2_weekly.csv"},
                 "weekly atmospheric CO2 at Mauna Loa in ppm, from 1958-03-29 (2,284 weeks, 59 missing)",
                 "public domain", "statsmodels 0.15.0 (datasets/co2)", {"column": "co2", "season": 52}),
+        Dataset("bike-hourly", "series", {"all": "bike_sharing_hourly.csv.gz"},
+                "Capital Bikeshare rentals (Washington D.C.) per hour, 2011-2012: casual, registered and cnt, with "
+                "calendar and weather columns (17,379 rows; the hours with no record are missing)",
+                BIKE_LICENCE, "UCI Machine Learning Repository, Bike Sharing Dataset (hour.csv)",
+                {"column": "cnt", "season": 24, "seasons": [168], "date_column": "dteday,hr"}),
+        Dataset("bike-daily", "series", {"all": "bike_sharing_daily.csv.gz"},
+                "Capital Bikeshare rentals (Washington D.C.) per day, 2011-2012, with calendar and weather columns "
+                "(731 days)", BIKE_LICENCE, "UCI Machine Learning Repository, Bike Sharing Dataset (day.csv)",
+                {"column": "cnt", "season": 7, "date_column": "dteday"}),
         Dataset("japanese-vowels", "sequences",
                 {"train": "JapaneseVowels_TRAIN.ts.gz", "test": "JapaneseVowels_TEST.ts.gz"},
                 "9 speakers saying a Japanese vowel: 12 LPC cepstrum coefficients a step, 7-29 steps; "
@@ -132,12 +147,18 @@ def load_text(source) -> str:
     return read_text(resolve(source, "text"))
 
 
-def load_series(source, columns=None, *, date_columns=None, missing: str = "error"):
+def load_series(source, columns=None, *, date_columns=None, date_format=None, missing: str = "error",
+                gaps: str = "error"):
     """A bundled series (by name) or a CSV file: ``(values (T, C) float64, metadata)``.
 
-    See :func:`rnnlab.data.series.read_csv_series` for ``columns``, ``date_columns`` and ``missing``.
+    See :func:`rnnlab.data.series.read_csv_series` for the options; a bundled series' own date
+    columns are used when ``date_columns`` is None (``dteday,hr`` for bike-hourly).
     """
-    return read_csv_series(resolve(source, "series"), columns, date_columns=date_columns, missing=missing)
+    if date_columns is None and isinstance(source, str) and source in DATASETS:
+        named = DATASETS[source].defaults.get("date_column")
+        date_columns = named.split(",") if named else None
+    return read_csv_series(resolve(source, "series"), columns, date_columns=date_columns, date_format=date_format,
+                           missing=missing, gaps=gaps)
 
 
 def load_sequences(source, split: str = "train"):

@@ -107,3 +107,47 @@ def cross_entropy_per_step(scores, targets) -> np.ndarray:
     lse = np.log(np.exp(shifted).sum(axis=-1))
     picked = np.take_along_axis(shifted, targets[..., None], axis=-1)[..., 0]
     return lse - picked
+
+
+# -- regression losses for forecasts: each returns (loss, gradient(s)) and is gradient-checked -----------
+MIN_SCALE = 1e-3  # a Gaussian's scale is softplus(raw) + MIN_SCALE: never zero, so its NLL stays finite
+
+
+def squared_error(pred, target) -> tuple[float, np.ndarray]:
+    """Mean squared error over every element, and d loss / d pred."""
+    diff = np.asarray(pred, np.float64) - target
+    return float(np.mean(diff**2)), 2.0 * diff / diff.size
+
+
+def absolute_error(pred, target) -> tuple[float, np.ndarray]:
+    """Mean absolute error over every element, and its (sub)gradient (0 where pred equals target)."""
+    diff = np.asarray(pred, np.float64) - target
+    return float(np.mean(np.abs(diff))), np.sign(diff) / diff.size
+
+
+def pinball_loss(pred, target, quantiles) -> tuple[float, np.ndarray]:
+    """Mean pinball (quantile) loss, and d loss / d pred.
+
+    pred: (..., Q) forecasts of the quantiles ``quantiles`` (Q,) in (0, 1); target: (...). Each
+    element scores ``max(q * e, (q - 1) * e)`` with ``e = target - pred``: the loss whose minimiser
+    is the q-quantile. The mean runs over every element and quantile.
+    """
+    pred = np.asarray(pred, np.float64)
+    q = np.asarray(quantiles, np.float64)
+    e = np.asarray(target, np.float64)[..., None] - pred
+    loss = np.maximum(q * e, (q - 1.0) * e)
+    grad = np.where(e > 0, -q, 1.0 - q) / e.size
+    return float(loss.mean()), grad
+
+
+def gaussian_nll(mean, raw_scale, target) -> tuple[float, np.ndarray, np.ndarray]:
+    """Mean negative log-likelihood of ``target`` under N(mean, scale^2), scale = softplus(raw_scale)
+    + MIN_SCALE; and its gradients with respect to mean and raw_scale. All arrays share one shape."""
+    mean, raw = np.asarray(mean, np.float64), np.asarray(raw_scale, np.float64)
+    scale = np.logaddexp(0.0, raw) + MIN_SCALE
+    z = (np.asarray(target, np.float64) - mean) / scale
+    n = mean.size
+    loss = np.log(scale) + 0.5 * z**2 + 0.5 * np.log(2 * np.pi)
+    dmean = -z / scale / n
+    dscale = (1.0 - z**2) / scale / n
+    return float(loss.mean()), dmean, dscale * (0.5 * (1.0 + np.tanh(0.5 * raw)))  # softplus' = sigmoid

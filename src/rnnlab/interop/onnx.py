@@ -103,6 +103,9 @@ def encoder_features(g: Graph, model, xs: str, sequence_lens: str = "") -> str:
 
 def forecaster_graph(g: Graph, model) -> dict:
     """window (N, W, C) float64 in the series' units -> forecast (N, horizon, K) float64."""
+    if model.future or model.head.probabilistic or model.log_targets:
+        raise ConfigError("ONNX export covers point forecasters that read their past only: this one has future "
+                          "covariates, intervals or log targets, which the exporter does not write yet")
     DOUBLE = g.onnx.TensorProto.DOUBLE
     C, K, h = model.input_size, len(model.targets), model.horizon
     window = g.input("window", DOUBLE, ["N", model.window or "W", C])

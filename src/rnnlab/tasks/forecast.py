@@ -1,36 +1,44 @@
-"""The forecast task: a time series from a CSV file, forecast h steps ahead, against naive baselines."""
+"""The forecast task: a time series from a CSV file, forecast h steps ahead, against naive baselines.
+
+Its config (:class:`ForecastData`, :class:`ForecasterConfig`) and the data it trains on: the
+series read once (dates in any usual format, gaps refused, filled or masked), calendar features
+computed from the dates, windows of the past with the known future of the covariates. What it
+reports, draws and backtests is in :mod:`rnnlab.tasks.forecast_report`.
+"""
 
 from __future__ import annotations
 
-import csv
-import dataclasses
-import io
 from dataclasses import dataclass
-from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
 from rnnlab import datasets
 from rnnlab.config import check_fields, option
-from rnnlab.data.series import (
-    extend_dates,
-    forecast_metrics,
-    mase_scale,
-    persistence_forecast,
-    read_csv_series,
-    seasonal_naive_forecast,
-    split_points,
-    windows,
+from rnnlab.data.dates import (
+    Frequency,
+    calendar_columns,
+    calendar_features,
+    check_calendar,
+    check_calendar_frequency,
 )
+from rnnlab.data.panel import read_long_series
+from rnnlab.data.series import MISSING_RULES, future_windows, read_csv_series, split_points, windows
 from rnnlab.errors import ConfigError, DataError
 from rnnlab.models.encoder import check_values
-from rnnlab.models.forecaster import LOSSES, Forecaster
-from rnnlab.tasks.base import RecurrentModelConfig, RunConfig, Task, TaskData
+from rnnlab.models.forecast_head import LOSSES, check_quantiles
+from rnnlab.models.forecaster import Forecaster
+from rnnlab.tasks.base import RecurrentModelConfig, RunConfig, TaskData
+from rnnlab.tasks.forecast_report import ForecastReport
 
 
-def _read_series(path: str, columns, dates, missing):
-    return read_csv_series(path, None if columns is None else list(columns), date_columns=dates, missing=missing)
+def _read_series(path: str, columns, dates, date_format, missing, gaps, series_id, n_targets):
+    columns = None if columns is None else list(columns)
+    if series_id:
+        return read_long_series(path, series_id, columns, n_targets=n_targets, date_columns=dates,
+                                date_format=date_format or None, missing=missing, gaps=gaps)
+    return read_csv_series(path, columns, date_columns=dates, date_format=date_format or None, missing=missing,
+                           gaps=gaps)
 
 
 def column_names(text: str) -> list[str]:
@@ -40,23 +48,37 @@ def column_names(text: str) -> list[str]:
 
 @dataclass
 class ForecastData:
-    """Which series, which columns, how it is split and windowed."""
+    """Which series, which columns and covariates, how its dates are read, split and windowed."""
 
-    file: str = option("sunspots", "a CSV file with a header row, or a bundled series' name (rnnlab datasets)",
-                     positional=True)
+    file: str = option("sunspots", "a CSV file with a header row (.csv.gz too), or a bundled series' name "
+                       "(rnnlab datasets)", positional=True)
     column: str = option("", "the column(s) to forecast, comma-separated (default: the bundled series' column, or "
-                       "the file's only value column)")
-    features: str = option("", "more input columns, comma-separated (multivariate input; default: none)")
-    date_column: str = option("", "the date column(s), comma-separated (default: found by name: date, time, or "
-                            "year + month)")
-    missing: str = option("error", "missing values: refuse them, or fill them by linear interpolation",
-                          choices=("error", "interpolate"))
+                         "the file's only value column)")
+    features: str = option("", "more input columns observed in the past only, comma-separated (default: none)")
+    future_features: str = option("", "input columns known in advance (holidays, a schedule), comma-separated: the "
+                                  "model also reads their values over the horizon")
+    calendar: str = option("", "calendar features computed from the dates, known in advance: any of hour, weekday, "
+                           "yearday, month, comma-separated (each as a sine and cosine pair)")
+    date_column: str = option("", "the date column(s), comma-separated: one date, year + month [+ day], or a date "
+                              "and an hour (default: found by name: date, time, or year + month)")
+    series_id: str = option("", "a long-format file's series column (a row per date and series): one model "
+                            "forecasts every series, each scaled on its own (default: a single series)")
+    date_format: str = option("", "strptime codes for the dates, e.g. %d/%m/%Y %H:%M (default: ISO 8601, "
+                              "YYYY/MM/DD, YYYYMMDD, YYYY-MM, Unix seconds)")
+    missing: str = option("error", "empty cells: refuse them, fill them by linear interpolation, or keep them out "
+                          "of every window and loss", choices=MISSING_RULES)
+    gaps: str = option("error", "missing timestamps (rows the frequency says should be there): refuse, "
+                       "interpolate, or mask like missing values", choices=MISSING_RULES)
+    conformal: bool = option(False, "calibrate the intervals on the validation part (split conformal: each "
+                             "horizon step's interval widened until it covers its share there)")
     window: int = option(120, "past steps the model reads for each forecast", minimum=1)
     horizon: int = option(1, "steps ahead to forecast (and to score on the test part)", minimum=1)
     strategy: str = option("direct", "multi-step forecasts: direct (all horizon steps at once) or recursive (a "
-                         "1-step model fed its own forecasts)", choices=("direct", "recursive"))
+                           "1-step model fed its own forecasts)", choices=("direct", "recursive"))
     season: int = option(0, "season length for the seasonal naive baseline and MASE (0: the bundled series' "
                          "own, sunspots 132 months, co2 52 weeks; none for a file of your own)", minimum=0)
+    more_seasons: str = option("", "more seasonal naive baselines: their season lengths, comma-separated (default: "
+                               "the bundled series' own, bike-hourly 168)")
     val_fraction: float = option(0.15, "the part after training held out for validation (in time order)",
                                  above=0.0, below=1.0)
     test_fraction: float = option(0.15, "the last part, for the test metrics", above=0.0, below=1.0)
@@ -68,7 +90,10 @@ class ForecastData:
         split_points(1000, self.val_fraction, self.test_fraction)
         if self.strategy == "recursive" and column_names(self.features):
             raise ConfigError("the recursive strategy feeds forecasts back as inputs, so every input must be "
-                              "forecast: drop --features or use --strategy direct")
+                              "forecast or known in advance: drop --features (or give them as --future-features), "
+                              "or use --strategy direct")
+        check_calendar(column_names(self.calendar))
+        self.baseline_seasons()
 
     @property
     def model_horizon(self) -> int:
@@ -77,35 +102,66 @@ class ForecastData:
 
     # -- derived -----------------------------------------------------------------------------------
     def targets(self) -> list[str]:
-        named = column_names(self.column)
-        if named:
-            return named
-        if self.file in datasets.DATASETS:
-            return [datasets.DATASETS[self.file].defaults["column"]]
-        return []  # the file's value columns (checked when read)
+        """The columns to forecast: as given, else the bundled series' own, else [] (the file's only one)."""
+        return column_names(self.column) or ([self.bundled_default("column")] if self.bundled_default("column")
+                                             else [])
 
     def season_length(self) -> int:
-        if self.season:
-            return self.season
-        return datasets.DATASETS[self.file].defaults.get("season", 1) if self.file in datasets.DATASETS else 1
+        return self.season or self.bundled_default("season", 1)
+
+    def bundled_default(self, name: str, default=None):
+        """A default of the bundled series this config reads (``default`` for a file of your own)."""
+        bundled = datasets.DATASETS.get(self.file)
+        return bundled.defaults.get(name, default) if bundled is not None else default
+
+    def date_columns(self) -> tuple | None:
+        """The date columns: as given, else the bundled series' own, else None (found by name)."""
+        return tuple(column_names(self.date_column) or column_names(self.bundled_default("date_column", ""))) or None
+
+    def baseline_seasons(self) -> list[int]:
+        """The season lengths of the seasonal naive baselines: ``season_length()`` first, then the others."""
+        try:
+            more = [int(m) for m in column_names(self.more_seasons)] or self.bundled_default("seasons", [])
+        except ValueError:
+            raise ConfigError(f"more_seasons should be whole numbers, comma-separated, got {self.more_seasons!r}") \
+                from None
+        if any(m < 2 for m in more):
+            raise ConfigError(f"more_seasons should be season lengths of at least 2 steps, got {self.more_seasons!r}")
+        seasons = [self.season_length(), *more]
+        return [m for i, m in enumerate(seasons) if m > 1 and m not in seasons[:i]]
 
     def read(self):
-        """``(values (T, C), meta)`` with the target columns first, then the features (copies of a
-        cached read: a command reads the file once, however many times it asks)."""
+        """``(values (T, C), meta)``: the target columns first, then the past features, the future
+        features and the calendar features (computed from the dates); meta adds ``targets``,
+        ``future`` (the columns known in advance) and ``calendar``. Copies of a cached read: a
+        command reads the file once, however many times it asks."""
         targets, features = self.targets(), column_names(self.features)
-        dates = tuple(column_names(self.date_column)) or None
-        if targets:
-            overlap = sorted(set(targets) & set(features))
-            if overlap:
-                raise ConfigError(f"{', '.join(overlap)} is both forecast and a feature; list it once")
+        future, calendar = column_names(self.future_features), column_names(self.calendar)
+        named = targets + features + future
+        repeated = sorted({c for c in named if named.count(c) > 1})
+        if repeated:
+            raise ConfigError(f"{', '.join(repeated)} is named twice (as a target, a feature or a future feature); "
+                              "list each column once")
         path = datasets.resolve(self.file, "series")
-        values, meta = datasets.read_once(_read_series, path, tuple(targets + features) or None, dates, self.missing)
+        if self.series_id and not targets:
+            raise ConfigError("with --series-id, name the column to forecast in every series with --column")
+        values, meta = datasets.read_once(_read_series, path, tuple(named) or None, self.date_columns(),
+                                          self.date_format, self.missing, self.gaps, self.series_id, len(targets))
         values, meta = values.copy(), {**meta, "dates": meta["dates"] and list(meta["dates"])}
+        if self.series_id:
+            targets = [c for cols in meta["series_columns"].values() for c in cols]
         if not targets:
             if len(meta["columns"]) != 1:
                 raise ConfigError(f"{self.file} has several value columns ({', '.join(meta['columns'])}): choose the "
                                   "one(s) to forecast with --column")
-        meta["targets"] = targets or meta["columns"]
+        if calendar:
+            check_calendar_frequency(calendar, Frequency.from_dict(meta["frequency"]))
+            stamps = np.array(meta["dates"], dtype="datetime64[s]")
+            values = np.concatenate([values, calendar_features(stamps, calendar)], axis=1)
+            meta["columns"] = meta["columns"] + calendar_columns(calendar)
+        meta["targets"] = targets or meta["columns"][:1]
+        meta["future"] = future + calendar_columns(calendar)
+        meta["calendar"] = calendar
         return values, meta
 
 
@@ -114,10 +170,26 @@ class ForecasterConfig(RecurrentModelConfig):
     """A Forecaster's architecture (columns, horizon and scaling come from the data)."""
 
     relative: bool = option(True, "read each window relative to its last value and forecast the change")
-    loss: str = option("mse", "training loss on scaled values", choices=LOSSES)
+    loss: str = option("mse", "training loss on scaled values: a point forecast (mse, mae), quantiles (pinball "
+                       "loss) or a Gaussian's mean and scale (negative log-likelihood)", choices=LOSSES)
+    quantiles: str = option("0.1,0.5,0.9", "the probabilities a quantile forecast gives (and a Gaussian's "
+                            "intervals are read at), comma-separated")
+    log_targets: bool = option(False, "model log(1 + y) of the targets: for counts and other positive series whose "
+                               "spread grows with their level (the intervals then widen with it)")
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.quantile_list()
+
+    def quantile_list(self) -> list[float]:
+        try:
+            return list(check_quantiles(float(q) for q in column_names(self.quantiles)))
+        except ValueError:
+            raise ConfigError(f"quantiles should be numbers between 0 and 1, comma-separated, got "
+                              f"{self.quantiles!r}") from None
 
 
-class ForecastTask(Task):
+class ForecastTask(ForecastReport):
     """Time-series forecasting (see :class:`~rnnlab.models.Forecaster`)."""
 
     # the Task declaration every task makes (tasks/base.py): name, help, config classes, defaults
@@ -144,15 +216,27 @@ class ForecastTask(Task):
             raise ConfigError("a window of 1 step read relative to its last value is always 0, so the model would "
                               "see nothing: use --window 2 or more, or --relative false")
 
+    def windowed(self, series: ForecastData, values, meta, start, stop, horizon=None):
+        """``(arrays, origins)``: the model's data for the origins whose targets lie in [start, stop):
+        ``(X, Y)``, or ``(X, Y, future)`` for a model with future covariates."""
+        h = horizon or series.model_horizon
+        K = len(meta["targets"])
+        X, Y, origins = windows(values, series.window, h, range(K), start, stop)
+        if not meta["future"]:
+            return (X, Y), origins
+        idx = [meta["columns"].index(c) for c in meta["future"]]
+        return (X, Y, future_windows(values, origins, h, idx)), origins
+
     def prepare(self, config: RunConfig, rng_data, rng_val) -> TaskData:
         d = config.data
         values, meta, (a, b) = self.split(d)
         K = len(meta["targets"])
-        check_values(values, meta["columns"], d.file)
+        observed = values[~np.isnan(values).any(axis=1)]
+        check_values(observed, meta["columns"], d.file)
         self.check_informative(d, values[:a, :K], meta["targets"])
-        X, Y, _ = windows(values, d.window, d.model_horizon, range(K), 0, a)
-        Xv, Yv, _ = windows(values, d.window, d.model_horizon, range(K), a, b)
-        return TaskData((X, Y), (Xv, Yv), {"values": values, "meta": meta, "bounds": (a, b)})
+        train, _ = self.windowed(d, values, meta, 0, a)
+        validation, _ = self.windowed(d, values, meta, a, b)
+        return TaskData(train, validation, {"values": values, "meta": meta, "bounds": (a, b)})
 
     def data_files(self, config: RunConfig) -> list:
         return [datasets.resolve(config.data.file, "series")]
@@ -166,139 +250,39 @@ class ForecastTask(Task):
             raise DataError(f"{series.file}: the season ({season} steps) is not shorter than the training part "
                             f"({train.shape[0]} steps); lower --season or give a longer series")
         for k, name in enumerate(targets):
-            if np.ptp(train[:, k]) == 0:
+            seen = train[:, k][~np.isnan(train[:, k])]
+            if seen.size == 0 or np.ptp(seen) == 0:
                 raise DataError(f"{series.file}: column {name!r} is constant over the training part: there is "
                                 "nothing to forecast, and MASE would be undefined")
-            if np.all(train[season:, k] == train[:-season, k]):
+            both = ~np.isnan(train[season:, k]) & ~np.isnan(train[:-season, k])
+            if np.all(train[season:, k][both] == train[:-season, k][both]):
                 raise DataError(f"{series.file}: column {name!r} repeats exactly every {season} steps over the "
                                 "training part: the seasonal naive forecast is perfect and MASE undefined")
 
     def build_model(self, config: RunConfig, data: TaskData, rng):
         d, meta, (a, _) = config.data, data.info["meta"], data.info["bounds"]
-        model = Forecaster(meta["columns"], meta["targets"], horizon=d.model_horizon, window=d.window, rng=rng,
-                           **vars(config.model))
-        return model.fit_scaling(data.info["values"][:a])
-
-    def test_windows(self, series: ForecastData):
-        values, meta, (a, b) = self.split(series)
-        K = len(meta["targets"])
-        X, Y, origins = windows(values, series.window, series.horizon, range(K), b)
-        return values, meta, (a, b), X, Y, origins
-
-    @staticmethod
-    def predict_test(model, series: ForecastData, X):
-        """The model's ``series.horizon``-step forecasts for test windows X: (M, h, K)."""
-        return model.forecast_windows(X, series.horizon) if series.strategy == "recursive" else model.predict(X)
+        m = config.model
+        options = {**vars(m), "quantiles": m.quantile_list()}
+        model = Forecaster(meta["columns"], meta["targets"], future=meta["future"], horizon=d.model_horizon,
+                           window=d.window, rng=rng, **options)
+        train = data.info["values"][:a]
+        return model.fit_scaling(train[~np.isnan(train).any(axis=1)])  # masked rows never set the scaling
 
     def intro(self, config: RunConfig, data: TaskData, out) -> None:
         d, values, meta, (a, b) = config.data, data.info["values"], data.info["meta"], data.info["bounds"]
         dates = meta["dates"]
-        span = f" ({dates[0]} to {dates[-1]})" if dates else ""
+        span = f" ({dates[0]} to {dates[-1]}, {meta['frequency']['name']})" if dates else ""
         filled = {k: v for k, v in meta["missing"].items() if v}
+        inputs = [c for c in meta["columns"] if c not in meta["targets"]]
         print(f"series: {d.file}: {values.shape[0]:,} steps{span}; forecasting {', '.join(meta['targets'])}"
-              + (f" from {', '.join(meta['columns'])}" if len(meta["columns"]) > len(meta["targets"]) else "")
-              + (f"; missing values interpolated: {filled}" if filled else ""), file=out)
+              + (f" from {', '.join(meta['targets'] + inputs)}" if inputs else "")
+              + (f"; known in advance: {', '.join(meta['future'])}" if meta["future"] else ""), file=out)
+        if filled or meta["gaps"]:
+            how = {"interpolate": "interpolated", "mask": "masked (no window uses them)"}
+            print("missing: " + "; ".join(
+                ([f"empty cells {filled}, {how.get(d.missing, '')}"] if filled else [])
+                + ([f"{meta['gaps']:,} missing timestamps, {how.get(d.gaps, '')}"] if meta["gaps"] else [])), file=out)
         print(f"split in time order: train {a:,}, validation {b - a:,}, test {values.shape[0] - b:,} steps; "
               f"windows of {d.window} steps, horizon {d.horizon}"
               + (" (recursive: a 1-step model fed its own forecasts)" if d.strategy == "recursive" else "")
               + f"; {data.train[0].shape[0]:,} training windows", file=out)
-
-    def title(self, config: RunConfig) -> str:
-        d = config.data
-        return f"{config.model.cell.upper()} forecaster on {Path(d.file).name}, horizon {d.horizon}"
-
-    def loss_label(self, config: RunConfig) -> str:
-        return f"{config.model.loss.upper()} on standardised values"
-
-    def baselines(self, series: ForecastData, values, origins, targets):
-        """The baselines' forecasts for the given origins: {name: (M, h, K)}."""
-        out = {"persistence": persistence_forecast(values, origins, series.horizon, targets)}
-        m = series.season_length()
-        if m > 1:
-            out[f"seasonal naive ({m})"] = seasonal_naive_forecast(values, origins, series.horizon, m, targets)
-        return out
-
-    def report(self, model, config: RunConfig, validation, out) -> dict:
-        d = config.data
-        values, meta, (a, b), X, Y, origins = self.test_windows(d)
-        K = len(meta["targets"])
-        scale = mase_scale(values[:a, :K], d.season_length())
-        rows = {"model": forecast_metrics(Y, self.predict_test(model, d, X), scale)}
-        for name, pred in self.baselines(d, values, origins, range(K)).items():
-            rows[name] = forecast_metrics(Y, pred, scale)
-        how = " (recursive: a 1-step model fed its own forecasts)" if d.strategy == "recursive" else ""
-        print(f"test part: {len(origins):,} forecasts of {d.horizon} step(s){how} "
-              + (f"from {meta['dates'][b]} on" if meta["dates"] else f"from step {b} on"), file=out)
-        print(f"  {'':<24}{'MAE':>10}{'RMSE':>10}{'MASE':>8}", file=out)
-        for name, r in rows.items():
-            print(f"  {name:<24}{r['mae']:>10.4g}{r['rmse']:>10.4g}{r['mase']:>8.3f}", file=out)
-        best = min((r["mae"], n) for n, r in rows.items() if n != "model")
-        verdict = "beats" if rows["model"]["mae"] < best[0] else "does not beat"
-        print(f"  the model {verdict} the best baseline ({best[1]}) in test MAE "
-              f"(MASE: MAE over the in-sample {'seasonal ' if d.season_length() > 1 else ''}naive MAE)", file=out)
-        return {"test": rows, "origins": len(origins), "horizon": d.horizon}
-
-    def forecast_table(self, model, config: RunConfig, steps: int, from_end: bool = False):
-        """``(rows, meta)``: a ``steps``-step forecast from the start of the test part (or from the
-        series' end), each row ``{"step", "date", "column": forecast, "column_actual": value or None}``."""
-        values, meta, (_, b) = self.split(config.data)
-        origin = values.shape[0] if from_end else b
-        K = len(meta["targets"])
-        pred = model.forecast(values[:origin], steps)  # (steps, K)
-        dates = meta["dates"]
-        if dates:
-            dates = dates + extend_dates(dates, origin + steps - len(dates))
-        rows = []
-        for k in range(steps):
-            t = origin + k
-            row = {"step": k + 1, "date": dates[t] if dates else None}
-            for j, name in enumerate(meta["targets"][:K]):
-                row[name] = float(pred[k, j])
-                row[f"{name}_actual"] = float(values[t, j]) if t < values.shape[0] else None
-            rows.append(row)
-        return rows, {"origin": origin, "history": values[:origin, :K], "dates": dates, "targets": meta["targets"]}
-
-    def rolling_table(self, model, config: RunConfig):
-        """``(rows, meta)`` like :meth:`forecast_table`, for the test part: row k is the
-        ``horizon``-step-ahead forecast of test step k (made from the window before it) and the actual value."""
-        d = config.data
-        values, meta, (_, b), X, Y, origins = self.test_windows(d)
-        pred = self.predict_test(model, d, X)[:, -1, :]  # (M, K): the last step of each forecast
-        dates = meta["dates"]
-        rows = []
-        for j, origin in enumerate(origins):
-            t = int(origin) + d.horizon - 1
-            row = {"step": t - b + 1, "date": dates[t] if dates else None}
-            for k, name in enumerate(meta["targets"]):
-                row[name] = float(pred[j, k])
-                row[f"{name}_actual"] = float(Y[j, -1, k])
-            rows.append(row)
-        return rows, {"origin": b, "history": values[:b, : len(meta["targets"])], "dates": dates,
-                      "targets": meta["targets"]}
-
-    def plots(self, model, config: RunConfig, folder) -> list:
-        from rnnlab.plot import plot_forecast
-
-        h = config.data.horizon
-        rows, meta = self.rolling_table(model, config)
-        title = f"{self.title(config)}: {h}-step-ahead forecasts over the test part"
-        return [plot_forecast(rows, meta, Path(folder) / "forecast-test.png", title=title)]
-
-    def evaluate_file(self, model, config: RunConfig, path, out) -> dict:
-        return self.report(model, dataclasses.replace(config, data=dataclasses.replace(config.data, file=str(path))),
-                           None, out)
-
-
-def forecast_csv(rows: list[dict]) -> str:
-    """A forecast table (:meth:`ForecastTask.forecast_table`'s rows) as CSV text, empty cells for None."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows({k: "" if v is None else v for k, v in r.items()} for r in rows)
-    return buf.getvalue()
-
-
-def forecast_mae(rows: list[dict], target: str) -> tuple[float, int] | None:
-    """``(MAE, n)`` of a forecast table's ``target`` column against the n actual values it has, or None."""
-    errors = [abs(r[target] - r[f"{target}_actual"]) for r in rows if r[f"{target}_actual"] is not None]
-    return (sum(errors) / len(errors), len(errors)) if errors else None
