@@ -168,3 +168,10 @@ def test_log_targets_forecast_in_the_series_units(rng, tmp_path):
         model.predict(-np.ones((1, 5, 1)) * 2)
     with pytest.raises(ConfigError, match="does not write yet"):
         model.to_onnx(tmp_path / "m.onnx")
+
+
+def test_a_config_written_before_an_option_existed_still_matches():
+    model = Forecaster(["y"], horizon=2, hidden_size=4, rng=0)
+    older = {k: v for k, v in model.get_config().items() if k not in ("future", "quantiles", "log_targets")}
+    assert model.matches_config(older) and model.matches_config(model.get_config())
+    assert not model.matches_config({**older, "hidden_size": 5}) and not model.matches_config({"nonsense": 1})

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from rnnlab import io
-from rnnlab.errors import ConfigError, ModelFileError
+from rnnlab.errors import ConfigError, ModelFileError, RnnlabError
 from rnnlab.nn.module import Module, resolve_dtype
 
 MODEL_TYPES: dict[str, type[Model]] = {}
@@ -66,6 +66,19 @@ class Model(Module):
             return cls(**config, rng=rng)
         except TypeError as exc:
             raise ConfigError(f"invalid {cls.__name__} config: {exc}") from None
+
+    def matches_config(self, saved) -> bool:
+        """Whether a saved config (a checkpoint's) describes this model: equal to :meth:`get_config`,
+        or equal once rebuilt (a file written before an option existed lacks it, and gets its default)."""
+        current = self.get_config()
+        if saved == current:
+            return True
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)  # construction advice was given when it was built
+                return type(self).from_config(saved).get_config() == current
+        except (RnnlabError, TypeError, ValueError):
+            return False
 
     # -- training ------------------------------------------------------------------------
     def start_epoch(self) -> None:

@@ -336,7 +336,7 @@ class Trainer:
         header, arrays = io.load_arrays(path)
         if header.get("kind") != CHECKPOINT_KIND:
             raise ModelFileError(f"{path} is a model file, not a training checkpoint")
-        if header.get("model") != type(self.model).__name__ or header.get("config") != self.model.get_config():
+        if header.get("model") != type(self.model).__name__ or not self.model.matches_config(header.get("config")):
             raise ModelFileError(f"{path} holds a different model than the one being trained")
         weights = {k[len("model.") :]: v for k, v in arrays.items() if k.startswith("model.")}
         io.check_arrays(path, weights, {n: p.shape for n, p, _ in self.model.named_parameters()}, self.model.dtype)
