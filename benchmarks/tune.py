@@ -2,12 +2,22 @@
 
 Runs ``rnnlab tune classify --trials 30 --pruner median`` (the default space: learning rate,
 batch size, hidden size, layers, dropout, cell) from scratch with ``--jobs 1`` and with
-``--jobs 2``, the same without pruning on fewer trials (where both do the same work, so the wall
-times compare the workers alone), and ``rnnlab train classify`` with the defaults; reports each
-study's wall time, epochs trained per second, the epochs pruning saved, and the test accuracy of
-its best trial (chosen on the validation loss) against the defaults'. Usage::
+``--jobs 2``, and ``rnnlab train classify`` with the defaults; reports each study's wall time,
+epochs trained per second, the epochs pruning saved, and the test accuracy of its best trial
+(chosen on the validation loss) against the defaults'.
 
-    python benchmarks/tune.py                     # about ten minutes on 2 cores
+Two studies from the same seed do not run the same trials on 1 and 2 workers (each worker's
+sampler has its own seed, and what it sees depends on the other), so the workers' speed is
+measured apart, on identical work: ``--identical-trials`` trials that all cost the same (every
+option fixed but the learning rate, 0.003 or 0.0031; no pruning), on 1 worker with one thread,
+1 worker with every thread, and 2 workers, in ``--repeats`` interleaved rounds (medians).
+Beside it, the machine's own bound: two single-threaded ``rnnlab train classify`` runs started
+together against one alone (the median of ``--pairs`` interleaved rounds). Each study's wall time
+includes the command's start-up and its closing report (importances, plots), a fixed cost; the
+trials' own span (first start to last end) is shown too.
+Usage::
+
+    python benchmarks/tune.py                     # about seven minutes on 2 cores
     python benchmarks/tune.py --trials 10 --json out.json
 """
 
@@ -15,11 +25,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
+
+FIXED = ["--hidden-size", "64", "--batch-size", "32", "--num-layers", "1", "--dropout", "0", "--cell", "gru"]
 
 
 def rnnlab(*args) -> dict:
@@ -31,10 +45,43 @@ def test_accuracy(run: Path) -> float:
     return rnnlab("evaluate", str(run))["results"]["test"]["accuracy"]
 
 
+def timed_study(folder: Path, name: str, *args) -> tuple[float, dict]:
+    start = time.perf_counter()
+    summary = rnnlab("tune", "classify", "--dir", str(folder / name), *args)
+    return time.perf_counter() - start, summary
+
+
+def trials_span(summary: dict) -> float:
+    """Seconds from the first trial's start to the last one's end (the command's start-up and report left out)."""
+    start = min(datetime.fromisoformat(t["started"]) for t in summary["trials"])
+    return (max(datetime.fromisoformat(t["finished"]) for t in summary["trials"]) - start).total_seconds()
+
+
+def pairs(folder: Path, rounds: int, seed: int) -> dict:
+    """Seconds of one single-threaded training alone and of two started together (medians)."""
+    def train(tag):
+        return subprocess.Popen([sys.executable, "-m", "rnnlab", "train", "classify", "--threads", "1", "--quiet",
+                                 "--no-plot", "--seed", str(seed), "--out", str(folder / f"pair-{tag}")],
+                                stdout=subprocess.DEVNULL)
+
+    alone, together = [], []
+    for r in range(rounds):
+        start = time.perf_counter()
+        train(f"{r}a").wait()
+        alone.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        for p in [train(f"{r}b"), train(f"{r}c")]:
+            p.wait()
+        together.append(time.perf_counter() - start)
+    return {"alone": statistics.median(alone), "together": statistics.median(together)}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, default=30)
-    parser.add_argument("--unpruned-trials", type=int, default=8, help="trials of the study without pruning")
+    parser.add_argument("--identical-trials", type=int, default=8, help="trials of the workers' speed test")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved rounds of the identical-trial studies")
+    parser.add_argument("--pairs", type=int, default=3, help="rounds of the two-trainings bound")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args()
@@ -46,42 +93,68 @@ def main():
                str(args.seed))
         results["defaults"] = {"seconds": time.perf_counter() - start,
                                "test_accuracy": test_accuracy(folder / "defaults")}
-        # the study as asked (median pruning), then without pruning: the same work on 1 and 2 workers
-        for pruner, trials in (("median", args.trials), ("none", args.unpruned_trials)):
-            for jobs in (1, 2):
-                start = time.perf_counter()
-                summary = rnnlab("tune", "classify", "--trials", str(trials), "--jobs", str(jobs), "--pruner",
-                                 pruner, "--dir", str(folder / f"{pruner}{jobs}"), "--seed", str(args.seed))
-                seconds = time.perf_counter() - start
-                trained = sum(t["epochs"] for t in summary["trials"])
-                results[f"{pruner}/{jobs}"] = {"seconds": seconds, "trials": trials, "counts": summary["counts"],
-                                               "epochs_trained": trained,
-                                               "epochs_saved": summary["epochs_saved_by_pruning"],
-                                               "planned_epochs": summary["planned_epochs"], "best": summary["best"],
-                                               "test_accuracy": test_accuracy(Path(summary["best"]["folder"]))}
-                print(f"pruner {pruner}, {jobs} worker(s): {seconds:.0f} s, {summary['counts']}, {trained} epochs "
-                      f"trained", flush=True)
+        for jobs in (1, 2):  # the study as a user runs it
+            seconds, summary = timed_study(folder, f"median{jobs}", "--trials", str(args.trials), "--jobs",
+                                           str(jobs), "--pruner", "median", "--seed", str(args.seed))
+            trained = sum(t["epochs"] for t in summary["trials"])
+            results[f"median/{jobs}"] = {"seconds": seconds, "trials": args.trials, "counts": summary["counts"],
+                                         "epochs_trained": trained, "epochs_saved": summary["epochs_saved_by_pruning"],
+                                         "planned_epochs": summary["planned_epochs"], "best": summary["best"],
+                                         "test_accuracy": test_accuracy(Path(summary["best"]["folder"]))}
+            print(f"median pruning, {jobs} worker(s): {seconds:.0f} s, {summary['counts']}, {trained} epochs",
+                  flush=True)
+        space = folder / "identical.toml"
+        space.write_text('lr = [0.003, 0.0031]\n')
+        configs = (("1 worker, 1 thread", ["--jobs", "1", "--threads", "1"]),
+                   ("1 worker, every thread", ["--jobs", "1"]), ("2 workers", ["--jobs", "2"]))
+        runs = {name: [] for name, _ in configs}
+        for rep in range(args.repeats):  # interleaved: a slow moment of the machine hits each alike
+            for name, extra in configs:
+                seconds, summary = timed_study(folder, f"{name.replace(' ', '').replace(',', '')}{rep}", "--trials",
+                                               str(args.identical_trials), "--pruner", "none", "--space", str(space),
+                                               "--seed", str(args.seed), *FIXED, *extra)
+                runs[name].append((seconds, trials_span(summary)))
+                print(f"{args.identical_trials} identical trials, {name}: {seconds:.1f} s (trials "
+                      f"{runs[name][-1][1]:.1f} s)", flush=True)
+        for name, found in runs.items():
+            results[f"identical/{name}"] = {"seconds": statistics.median(s for s, _ in found),
+                                            "trials_span": statistics.median(t for _, t in found), "runs": found}
+        results["pairs"] = pairs(folder, args.pairs, args.seed)
+    report(results, args)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1))
+
+
+def report(results: dict, args) -> None:
     d = results["defaults"]
     print("\nJapaneseVowels, rnnlab tune classify (`python benchmarks/tune.py`)\n")
     print("| study | workers | wall time | epochs trained / s | trials complete / pruned / failed | epochs saved by "
           "pruning | test accuracy of the best |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    for key, r in results.items():
-        if "/" not in key:
-            continue
-        pruner, jobs = key.split("/")
+    for jobs in (1, 2):
+        r = results[f"median/{jobs}"]
         c = r["counts"]
-        print(f"| {r['trials']} trials, pruner {pruner} | {jobs} | {r['seconds']:.0f} s | "
+        print(f"| {r['trials']} trials, median pruning | {jobs} | {r['seconds']:.0f} s | "
               f"{r['epochs_trained'] / r['seconds']:.1f} | {c.get('complete', 0)} / {c.get('pruned', 0)} / "
-              f"{c.get('fail', 0)} | {r['epochs_saved']} | {r['test_accuracy']:.3f} |")
+              f"{c.get('fail', 0)} | {r['epochs_saved']:,} of {r['planned_epochs'] * r['trials']:,} | "
+              f"{r['test_accuracy']:.3f} |")
     print(f"| the defaults, one run | 1 | {d['seconds']:.0f} s | | | | {d['test_accuracy']:.3f} |")
-    for pruner in ("median", "none"):
-        one, two = results[f"{pruner}/1"], results[f"{pruner}/2"]
-        print(f"pruner {pruner}: 2 workers against 1: {one['seconds'] / two['seconds']:.2f}x the wall time, "
-              f"{(two['epochs_trained'] / two['seconds']) / (one['epochs_trained'] / one['seconds']):.2f}x the "
-              "epochs per second")
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=1))
+    one, two = results["median/1"], results["median/2"]
+    print(f"\nmedian pruning: 2 workers against 1: {one['seconds'] / two['seconds']:.2f}x the wall time, "
+          f"{(two['epochs_trained'] / two['seconds']) / (one['epochs_trained'] / one['seconds']):.2f}x the epochs "
+          "per second (not the same trials)")
+    print(f"\n{args.identical_trials} identical trials (the workers' speed on the same work; medians of "
+          f"{args.repeats} interleaved rounds):\n")
+    print("| workers | wall time | against 1 worker, 1 thread | the trials alone | against 1 worker, 1 thread |")
+    print("|---|---:|---:|---:|---:|")
+    base = results["identical/1 worker, 1 thread"]
+    for name in ("1 worker, 1 thread", "1 worker, every thread", "2 workers"):
+        r = results[f"identical/{name}"]
+        print(f"| {name} | {r['seconds']:.1f} s | {base['seconds'] / r['seconds']:.2f}x | {r['trials_span']:.1f} s | "
+              f"{base['trials_span'] / r['trials_span']:.2f}x |")
+    p = results["pairs"]
+    print(f"\nthe machine's bound: one single-threaded training alone {p['alone']:.2f} s, two started together "
+          f"{p['together']:.2f} s: two workers can be at most {2 * p['alone'] / p['together']:.2f}x one")
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ def test_a_six_trial_study_leaves_run_folders_a_best_link_and_a_report(tmp_path,
     for t in summary["trials"]:
         assert (study / f"trial-{t['number']:04d}" / "config.json").exists()
         assert set(t["params"]) == {"lr", "batch_size", "num_layers", "dropout", "cell"}  # hidden-size is fixed
+        assert t["started"] < t["finished"]  # ISO times: each trial's own span
     best = study / "best"
     assert best.is_symlink() and (best / "model.npz").exists()
     assert os.readlink(best) == f"trial-{summary['best']['number']:04d}"

@@ -16,14 +16,17 @@ TRIALS_CSV = "trials.csv"
 
 
 def summarize(study, planned_epochs: int) -> dict:
-    """The study as a JSON-able dict: trials (number, state, value, params, epochs, folder, failure),
-    counts per state, the best trial, the epochs pruning saved, the parameters' importances."""
+    """The study as a JSON-able dict: trials (number, state, value, params, epochs, folder, failure,
+    started and finished as ISO times), counts per state, the best trial, the epochs pruning saved,
+    the parameters' importances."""
     optuna = import_optuna()
     trials = []
     for t in study.get_trials(deepcopy=False):
         trials.append({"number": t.number, "state": t.state.name.lower(), "value": t.value, "params": t.params,
                        "epochs": t.user_attrs.get("epochs", 0), "folder": t.user_attrs.get("folder"),
-                       "failure": t.user_attrs.get("failure"), "retry_of": t.user_attrs.get("retry_of")})
+                       "failure": t.user_attrs.get("failure"), "retry_of": t.user_attrs.get("retry_of"),
+                       "started": t.datetime_start and t.datetime_start.isoformat(),
+                       "finished": t.datetime_complete and t.datetime_complete.isoformat()})
     complete = [t for t in trials if t["state"] == "complete"]
     best = None
     if complete:
