@@ -166,6 +166,19 @@ def check_classes(recordings: list[Recording], source) -> None:
 
 
 # -- reading samples -------------------------------------------------------------------------------
+def file_bytes(path: Path) -> bytes:
+    """The bytes of a recording; a DataError names the file when it cannot be read."""
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read this file ({exc.strerror or exc})") from None
+
+
+def unreadable(path, exc) -> DataError:
+    """The error for a recording libsndfile cannot read."""
+    return DataError(f"{path}: cannot read this recording ({exc}); is it a WAV, FLAC or OGG file?")
+
+
 def decode(data: bytes, path) -> tuple[np.ndarray, int]:
     """``(samples (S, channels) float32, rate)`` of an encoded recording's bytes; a DataError names
     ``path`` for an empty, corrupt or unreadable file."""
@@ -175,7 +188,7 @@ def decode(data: bytes, path) -> tuple[np.ndarray, int]:
     try:
         samples, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-        raise DataError(f"{path}: cannot read this recording ({exc}); is it a WAV, FLAC or OGG file?") from None
+        raise unreadable(path, exc) from None
     if samples.shape[0] == 0:
         raise DataError(f"{path}: the recording holds no samples (zero length)")
     if not np.isfinite(samples).all():
@@ -196,11 +209,7 @@ def read_audio(path, sample_rate: int | None = None) -> tuple[np.ndarray, int, i
     """One recording as ``(samples (S,) float32 mono, rate, channels in the file)``, resampled to
     ``sample_rate`` when given (None: the file's own rate)."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read this file ({exc.strerror or exc})") from None
-    samples, rate = decode(data, path)
+    samples, rate = decode(file_bytes(path), path)
     return to_mono(samples, rate, sample_rate), sample_rate or rate, samples.shape[1]
 
 
@@ -214,7 +223,7 @@ def probe(paths) -> list[tuple[int, int]]:
         try:
             info = sf.info(str(p))
         except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
-            raise DataError(f"{p}: cannot read this recording ({exc}); is it a WAV, FLAC or OGG file?") from None
+            raise unreadable(p, exc) from None
         found.append((int(info.samplerate), int(info.channels)))
     return found
 

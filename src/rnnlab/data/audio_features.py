@@ -34,8 +34,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from rnnlab.config import check_fields, from_dict, option
-from rnnlab.data.audio import common_rate, decode, librosa_module, probe, to_mono
-from rnnlab.errors import ConfigError, DataError, WriteError
+from rnnlab.data.audio import common_rate, decode, file_bytes, librosa_module, probe, to_mono
+from rnnlab.errors import ConfigError, WriteError
 from rnnlab.io import atomic_write
 
 FEATURE_KINDS = ("mfcc", "logmel")
@@ -170,10 +170,7 @@ def extract(paths, settings: AudioFeatures, *, cache: bool = True, progress: boo
     bar = paths if progress is False else tqdm(paths, desc="audio features", unit="file", leave=False,
                                                disable=False if progress else None)
     for p in bar:
-        try:
-            data = p.read_bytes()
-        except OSError as exc:
-            raise DataError(f"{p}: cannot read this file ({exc.strerror or exc})") from None
+        data = file_bytes(p)
         entry = folder / (hashlib.sha256(data).hexdigest() + ".npy")
         if cache and entry.is_file():
             out.append(np.load(entry, allow_pickle=False))

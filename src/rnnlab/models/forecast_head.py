@@ -78,3 +78,15 @@ class OutputHead:
             sd = (np.logaddexp(0.0, out[..., 1]) + MIN_SCALE) * std
             return {"point": out[..., 0] * std + mean, "quantiles": None, "std": sd}
         return {"point": out[..., 0] * std + mean, "quantiles": None, "std": None}
+
+
+def map_forecast(found: dict, fn) -> dict:
+    """A forecast dict (``point``, ``quantiles``, ``std`` arrays or None, ``probs``) with ``fn``
+    applied to each of its arrays (to slice or index them all alike)."""
+    return {k: v if k == "probs" or v is None else fn(v) for k, v in found.items()}
+
+
+def join_forecasts(parts: list[dict], axis: int) -> dict:
+    """Forecast dicts joined along ``axis`` (steps: 1; windows: 0)."""
+    return {**parts[0], **{k: np.concatenate([p[k] for p in parts], axis=axis)
+                           for k, v in parts[0].items() if k != "probs" and v is not None}}

@@ -11,7 +11,7 @@ from rnnlab.data.intervals import normal_quantiles
 from rnnlab.errors import ConfigError, DataError, RnnlabError, ShapeError
 from rnnlab.models.base import BatchResult
 from rnnlab.models.encoder import SequenceEncoder, check_values
-from rnnlab.models.forecast_head import DEFAULT_QUANTILES, OutputHead
+from rnnlab.models.forecast_head import DEFAULT_QUANTILES, OutputHead, join_forecasts, map_forecast
 from rnnlab.nn.init import as_generator
 from rnnlab.nn.module import module_mode
 from rnnlab.nn.recurrent import CELL_TYPES
@@ -132,24 +132,24 @@ class Forecaster(SequenceEncoder):
 
     def target_space(self, y):
         """Target values as the model reads them: log(1 + y) with ``log_targets``, else unchanged."""
-        return np.log1p(y) if self.log_targets else np.asarray(y, np.float64)
+        y = np.asarray(y, np.float64)
+        if not self.log_targets:
+            return y
+        if (y <= -1).any():
+            raise DataError(f"log_targets reads log(1 + y): the targets {', '.join(self.targets)} should stay above "
+                            f"-1, but one is {y.min():g}")
+        return np.log1p(y)
 
     def series_space(self, z):
         """The inverse of :meth:`target_space`."""
         return np.expm1(z) if self.log_targets else np.asarray(z, np.float64)
 
-    def transformed(self, values: np.ndarray, targets_only: bool = False) -> np.ndarray:
-        """``values`` (..., C) (or (..., K) with ``targets_only``) with the targets as the model
-        reads them: log(1 + y) with ``log_targets``, else unchanged."""
+    def transformed(self, values: np.ndarray) -> np.ndarray:
+        """``values`` (..., C) with the target columns as the model reads them (see :meth:`target_space`)."""
         if not self.log_targets:
             return values
         values = np.array(values, dtype=np.float64)
-        cols = slice(None) if targets_only else self.target_index
-        part = values[..., cols]
-        if (part <= -1).any():
-            raise DataError(f"log_targets reads log(1 + y): the targets {', '.join(self.targets)} should stay above "
-                            f"-1, but one is {part.min():g}")
-        values[..., cols] = np.log1p(part)
+        values[..., self.target_index] = self.target_space(values[..., self.target_index])
         return values
 
     # -- data ---------------------------------------------------------------------------------------
@@ -225,7 +225,7 @@ class Forecaster(SequenceEncoder):
 
     def _loss(self, x, y, future=None):
         t = self.target_index
-        ys = (self.transformed(y, targets_only=True) - self.mean[t]) / self.std[t]
+        ys = (self.target_space(y) - self.mean[t]) / self.std[t]
         loss, grad = self.head.loss(self._predict_scaled(x, future), ys)
         self._last = (grad if self.future else grad.reshape(x.shape[0], -1)).astype(self.dtype)  # as the head reads it
         return loss, None  # (loss, correct) like every model's; a forecast has no "correct"
@@ -262,7 +262,8 @@ class Forecaster(SequenceEncoder):
                                   if found["std"] is not None else np.repeat(found["point"][..., None],
                                                                              len(self.head.quantiles), axis=-1))
         if self.log_targets:  # quantiles survive a monotone map; a log-space mean becomes the median, the std goes
-            found = {"point": np.expm1(found["point"]), "quantiles": np.expm1(found["quantiles"]), "std": None}
+            found = {"point": self.series_space(found["point"]), "quantiles": self.series_space(found["quantiles"]),
+                     "std": None}
         return {**found, "probs": list(self.head.quantiles)}
 
     def predict(self, x, future=None) -> np.ndarray:
@@ -277,7 +278,7 @@ class Forecaster(SequenceEncoder):
         future = rest[0] if rest else None
         t = self.target_index
         with module_mode(self):
-            ys = (self.transformed(y, targets_only=True) - self.mean[t]) / self.std[t]
+            ys = (self.target_space(y) - self.mean[t]) / self.std[t]
             loss = self.head.loss(self._predict_scaled(x, future), ys)[0]
         pred = self.predict(x, future)
         return {"loss": loss, "accuracy": None, "mae": float(np.mean(np.abs(pred - y))),
@@ -306,7 +307,7 @@ class Forecaster(SequenceEncoder):
             n = min(self.horizon, steps - done)
             chunk = None if future is None else future[:, done : done + n]
             found = self.predict_distribution(x, chunk)
-            found = {k: v if k == "probs" or v is None else v[:, :n] for k, v in found.items()}
+            found = map_forecast(found, lambda v, n=n: v[:, :n])
             parts.append(found)
             done += n
             if done < steps:
@@ -315,8 +316,7 @@ class Forecaster(SequenceEncoder):
                 if chunk is not None:
                     rows[..., self.future_index] = chunk
                 x = np.concatenate([x, rows], axis=1)[:, -W:]
-        joined = {k: parts[0][k] if k == "probs" or parts[0][k] is None else
-                  np.concatenate([p[k] for p in parts], axis=1) for k in parts[0]}
+        joined = join_forecasts(parts, axis=1)
         return joined if distribution else joined["point"]
 
     def forecast(self, history, steps: int, future=None, distribution: bool = False):
@@ -333,7 +333,7 @@ class Forecaster(SequenceEncoder):
                                       None if future is None else np.asarray(future)[None], distribution)
         if not distribution:
             return found[0]
-        return {k: v if k == "probs" or v is None else v[0] for k, v in found.items()}
+        return map_forecast(found, lambda v: v[0])
 
 
 def check_columns(columns, targets, future) -> tuple[list[str], list[str], list[str]]:

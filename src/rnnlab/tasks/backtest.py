@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from rnnlab.errors import ConfigError
+from rnnlab.models.forecast_head import join_forecasts
 from rnnlab.tasks.forecast_report import ScoredTest
 
 
@@ -54,8 +55,7 @@ def backtest(task, model, config, every: int = 1, refit_every: int = 0, refit_ep
     first = parts[0]
     test = ScoredTest(first.values, first.meta, first.bounds, np.concatenate([p.origins for p in parts]),
                       np.concatenate([p.actual for p in parts]),
-                      {k: v if k == "probs" or v is None else np.concatenate([p.forecast[k] for p in parts])
-                       for k, v in first.forecast.items()},
+                      join_forecasts([p.forecast for p in parts], axis=0),
                       {k: np.concatenate([p.baselines[k] for p in parts]) for k in first.baselines})
     dates = test.meta["dates"]
     rows = []

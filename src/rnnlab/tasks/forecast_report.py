@@ -26,6 +26,7 @@ from rnnlab.data.series import (
     window_mean_forecast,
 )
 from rnnlab.errors import DataError
+from rnnlab.models.forecast_head import map_forecast
 from rnnlab.tasks.base import RunConfig, Task
 from rnnlab.tasks.future import future_covariates
 
@@ -179,9 +180,8 @@ class ForecastReport(Task):
         dates, future = future_covariates(config.data, values, meta, origin, steps, future_file)
         found = model.forecast(history, steps, future, distribution=True)
         if steps <= model.horizon:  # calibrated per horizon step: beyond it, the model's own intervals
-            found = {**self.calibrated(model, config.data, {k: v if k == "probs" or v is None else v[None]
-                                                            for k, v in found.items()})}
-            found = {k: v if k == "probs" or v is None else v[0] for k, v in found.items()}
+            found = map_forecast(self.calibrated(model, config.data, map_forecast(found, lambda v: v[None])),
+                                 lambda v: v[0])
         rows = [self.table_row(k + 1, dates[k] if dates else None, meta["targets"], found, k,
                                values[origin + k] if origin + k < values.shape[0] else None)
                 for k in range(steps)]
@@ -208,7 +208,7 @@ class ForecastReport(Task):
         ``horizon``-step-ahead forecast of test step k (made from the window before it) and the actual value."""
         d = config.data
         test = self.scored_test(model, d)
-        last = {k: v if k == "probs" or v is None else v[:, -1] for k, v in test.forecast.items()}
+        last = map_forecast(test.forecast, lambda v: v[:, -1])
         dates, b = test.meta["dates"], test.bounds[1]
         rows = []
         for j, origin in enumerate(test.origins):
