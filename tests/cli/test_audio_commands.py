@@ -105,6 +105,14 @@ def test_audio_errors_are_one_line(tones_run, tmp_path, capsys):
     bad.write_bytes(b"not audio")
     assert f"{bad}: cannot read this recording" in error_of(["predict", str(tones_run), str(bad)], capsys)
     assert "give at least one recording" in error_of(["predict", str(tones_run)], capsys)
+    one = write_tones(tmp_path / "one", per_class=3)
+    for p in (one / "high").iterdir():
+        p.unlink()
+    (one / "high").rmdir()
+    assert "a classifier needs at least two classes" in error_of(["train", "classify", str(one), "--audio", "--out",
+                                                                  str(tmp_path / "r1")], capsys)
+    res = run_json(["evaluate", str(tones_run), "--data", str(one)], capsys)["results"]  # one class is fine here
+    assert np.array(res["confusion"]).sum() == 3 and res["recall"][0] is None
     assert "n_mfcc (20) should be at most n_mels (16)" in error_of(
         ["train", "classify", str(tmp_path), "--audio", "--n-mels", "16", "--n-mfcc", "20"], capsys)
 

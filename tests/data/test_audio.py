@@ -64,7 +64,6 @@ REFUSALS = {
                    "high/9.wav: the recording holds no samples"),
     "empty folder": (lambda d: (d / "nothing").mkdir(), "no recordings"),
     "loose files": (lambda d: write_tones(d, "prefix"), "give --label-from prefix"),
-    "one class": (lambda d: write(d / "low" / "0.wav", tone("low", 0.1)), "a classifier needs at least two classes"),
     "two rates": (lambda d: (write_tones(d), write(d / "low" / "x.wav", tone("low", 0.1, 16000), 16000)),
                   "give --sample-rate"),
 }
@@ -155,3 +154,9 @@ def test_features_are_cached_by_content_and_settings(tmp_path, monkeypatch):
     assert edited.cached == 5 and edited.features[0].shape != first.features[0].shape
     assert extract(paths, AudioFeatures(n_mfcc=10), progress=False).cached == 0  # other settings, other entries
     assert len(list((tmp_path / "cache" / "audio-features").iterdir())) == 2
+
+
+def test_a_folder_of_one_class_loads(tmp_path):
+    write(tmp_path / "low" / "0.wav", tone("low", 0.1))
+    (_, _, labels), meta = datasets.load_audio(tmp_path, progress=False, cache=False)
+    assert meta["classes"] == ["low"] and labels.tolist() == [0]  # evaluating on it is fine; training is refused

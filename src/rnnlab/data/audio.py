@@ -157,14 +157,6 @@ def select_split(recordings: list[Recording], split: str) -> list[Recording]:
     return chosen
 
 
-def check_classes(recordings: list[Recording], source) -> None:
-    """A DataError when the recordings hold fewer than two classes."""
-    classes = {r.label for r in recordings}
-    if len(classes) < 2:
-        raise DataError(f"{source}: every recording is of the class {next(iter(classes))!r}: a classifier needs at "
-                        "least two classes")
-
-
 # -- reading samples -------------------------------------------------------------------------------
 def file_bytes(path: Path) -> bytes:
     """The bytes of a recording; a DataError names the file when it cannot be read."""

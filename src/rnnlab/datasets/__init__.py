@@ -187,12 +187,11 @@ def load_audio(source, split: str = "all", *, label_from: str = "folder", featur
     dict, the sample rate decided), ``notes`` (mixed-down or resampled files), ``cached`` and
     ``seconds``.
     """
-    from rnnlab.data.audio import check_classes, find_recordings, select_split
+    from rnnlab.data.audio import find_recordings, select_split
     from rnnlab.data.audio_features import AudioFeatures, extract
 
     path = resolve(source, "audio")
     recordings = select_split(find_recordings(path, label_from), split)
-    check_classes(recordings, path)
     done = extract([r.path for r in recordings], features or AudioFeatures(), cache=cache, progress=progress)
     classes = sorted({r.label for r in recordings}, key=natural_key)
     index = {c: i for i, c in enumerate(classes)}
