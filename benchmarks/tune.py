@@ -75,10 +75,9 @@ def replayed_study(folder: Path, name: str, params: list[dict], *args) -> tuple[
     return timed_study(folder, name, *args)
 
 
-def durations(summary: dict) -> list[float]:
-    """Each trial's seconds, in trial-number order."""
-    return [(datetime.fromisoformat(t["finished"]) - datetime.fromisoformat(t["started"])).total_seconds()
-            for t in sorted(summary["trials"], key=lambda t: t["number"])]
+def seconds_taken(trial: dict) -> float:
+    """One trial's seconds, from its start to its end."""
+    return (datetime.fromisoformat(trial["finished"]) - datetime.fromisoformat(trial["started"])).total_seconds()
 
 
 def scheduled_span(seconds: list[float], workers: int) -> float:
@@ -92,13 +91,15 @@ def scheduled_span(seconds: list[float], workers: int) -> float:
 
 
 def study_results(seconds: float, summary: dict) -> dict:
-    return {"durations": durations(summary), "seconds": seconds, "trials": len(summary["trials"]),
+    """What the report needs of one study; durations and params in trial-number order."""
+    ordered = sorted(summary["trials"], key=lambda t: t["number"])
+    return {"durations": [seconds_taken(t) for t in ordered], "seconds": seconds, "trials": len(ordered),
             "counts": summary["counts"],
             "epochs_trained": sum(t["epochs"] for t in summary["trials"]),
             "epochs_saved": summary["epochs_saved_by_pruning"], "planned_epochs": summary["planned_epochs"],
             "best": summary["best"], "span": trials_span(summary),
             "test_accuracy": test_accuracy(Path(summary["best"]["folder"])),
-            "params": [t["params"] for t in sorted(summary["trials"], key=lambda t: t["number"])]}
+            "params": [t["params"] for t in ordered]}
 
 
 def pairs(folder: Path, rounds: int, seed: int) -> dict:
