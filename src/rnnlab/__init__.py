@@ -10,7 +10,7 @@ PyTorch), fast on a CPU, and pleasant to use. The public API:
   ``use_kernels``), and :mod:`rnnlab.threads`: how many threads compute (``set_num_threads``);
 - :mod:`rnnlab.models`: whole networks with fit / predict / save / load: ``NextTokenModel``,
   ``CharLM`` (text), ``SequenceClassifier``, ``Forecaster``;
-- :mod:`rnnlab.optim`: SGD, Adam and gradient clipping;
+- :mod:`rnnlab.optim`: SGD, Adam, AdamW, RMSprop, Adagrad and gradient clipping;
 - :mod:`rnnlab.training`: the resumable ``Trainer``, ``TrainConfig`` and ``History``;
 - :mod:`rnnlab.data` and :mod:`rnnlab.datasets`: vocabularies, batching, readers, the bundled data sets;
 - :mod:`rnnlab.tasks` and :mod:`rnnlab.runs`: what ``rnnlab train`` trains, and its run folders;

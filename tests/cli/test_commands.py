@@ -47,9 +47,10 @@ def test_demo_report(tmp_path, capsys):
     assert out.count("truth") == 5 and "saved in" in out and not (tmp_path / "r" / "loss.png").exists()
 
 
-def test_train_then_resume_equals_one_longer_run(tmp_path):
+@pytest.mark.parametrize("optimizer", [[], ["--optimizer", "rmsprop", "--momentum", "0.9", "--lr", "0.002"]])
+def test_train_then_resume_equals_one_longer_run(tmp_path, optimizer):
     args = ["train", "letters", *SMALL, "--cell", "gru", "--num-layers", "2", "--dropout", "0.2",
-            "--schedule", "step", "--step-size", "1", "--seed", "3", "--no-plot"]
+            "--schedule", "step", "--step-size", "1", "--seed", "3", "--no-plot", *optimizer]
     assert main([*args, "--epochs", "4", "--out", str(tmp_path / "straight")]) == 0
     assert main([*args, "--epochs", "2", "--out", str(tmp_path / "split")]) == 0
     assert main(["resume", str(tmp_path / "split"), "--epochs", "2", "--quiet", "--no-plot"]) == 0

@@ -8,7 +8,17 @@ import pytest
 from rnnlab import ConfigError, NextTokenModel
 from rnnlab.data import LETTERS
 from rnnlab.nn import RNN, Linear
-from rnnlab.optim import SGD, Adam, clip_grad_norm_, clip_grad_value_, grad_norm, make_optimizer
+from rnnlab.optim import (
+    SGD,
+    Adagrad,
+    Adam,
+    AdamW,
+    RMSprop,
+    clip_grad_norm_,
+    clip_grad_value_,
+    grad_norm,
+    make_optimizer,
+)
 
 
 def test_grad_norm_handles_overflow_and_non_finite():
@@ -62,10 +72,17 @@ def test_bad_optimizer_settings():
         Adam(layer, lr=-1)
     with pytest.raises(ConfigError, match="momentum"):
         SGD(layer, lr=0.1, momentum=1.5)
-    with pytest.raises(ConfigError, match="sgd only"):
+    with pytest.raises(ConfigError, match="momentum applies to the sgd and rmsprop optimizers only, not adam"):
         make_optimizer("adam", layer, 0.1, momentum=0.9)
-    with pytest.raises(ConfigError, match="optimizer should be one of"):
-        make_optimizer("rmsprop", layer, 0.1)
+    with pytest.raises(ConfigError, match="optimizer should be one of adam, adamw, sgd, rmsprop, adagrad, got 'lbfgs'"):
+        make_optimizer("lbfgs", layer, 0.1)
+    for make, message in [(lambda: RMSprop(layer, alpha=1.0), "alpha"),
+                          (lambda: RMSprop(layer, centered=1), "centered"),
+                          (lambda: Adagrad(layer, lr_decay=-1), "lr_decay"), (lambda: AdamW(layer, eps=0), "eps"),
+                          (lambda: Adagrad(layer, weight_decay=-0.1), "weight_decay"),
+                          (lambda: RMSprop(layer, momentum=1.0), "momentum")]:
+        with pytest.raises(ConfigError, match=message):
+            make()
 
 
 def test_a_hand_edited_optimizer_state_is_refused():

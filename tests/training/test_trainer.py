@@ -99,7 +99,10 @@ def test_fit_hands_the_optimizer_clipped_gradients(clip_value, clip_norm):
 
 
 @pytest.mark.parametrize("train", [{}, {"optimizer": "sgd", "momentum": 0.9, "schedule": "step", "step_size": 1},
-                                   {"schedule": "plateau", "plateau_patience": 1, "gamma": 0.7}])
+                                   {"schedule": "plateau", "plateau_patience": 1, "gamma": 0.7},
+                                   {"optimizer": "adamw", "weight_decay": 0.05},
+                                   {"optimizer": "rmsprop", "momentum": 0.5, "lr": 3e-3},
+                                   {"optimizer": "adagrad", "lr": 0.05, "weight_decay": 1e-3}])
 def test_two_plus_two_epochs_equal_four_bit_for_bit(tmp_path, train):
     straight = make(**train)
     straight.run()

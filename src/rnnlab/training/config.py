@@ -11,10 +11,10 @@ from dataclasses import asdict, dataclass, fields
 
 from rnnlab.config import check_fields, option
 from rnnlab.errors import ConfigError
+from rnnlab.optim import OPTIMIZERS, check_optimizer_choice
 
 SCHEDULES = ("constant", "step", "cosine", "plateau")
 MONITORS = ("val_loss", "val_accuracy", "train_loss")
-OPTIMIZERS = ("adam", "sgd")
 
 
 @dataclass
@@ -29,10 +29,12 @@ class TrainConfig:
 
     epochs: int = option(10, "passes over the training data", minimum=1)
     batch_size: int = option(32, "sequences per step", minimum=1)
-    optimizer: str = option("adam", "optimizer", choices=OPTIMIZERS)
+    optimizer: str = option("adam", "optimizer (settings other than these options: PyTorch's defaults)",
+                            choices=tuple(OPTIMIZERS))
     lr: float = option(1e-3, "learning rate", above=0.0)
-    momentum: float = option(0.0, "SGD momentum", minimum=0.0, below=1.0)
-    weight_decay: float = option(0.0, "L2 penalty added to the gradient", minimum=0.0)
+    momentum: float = option(0.0, "momentum of sgd and rmsprop", minimum=0.0, below=1.0)
+    weight_decay: float = option(0.0, "weight decay: an L2 penalty added to the gradient (adamw: decoupled, "
+                                 "shrinking the weights by lr * weight_decay each step)", minimum=0.0)
     clip_value: float | None = option(None, "clamp each gradient entry to [-v, v], the notebook's clipping (0 or "
                                       "'none': off)", above=0.0, zero_means_none=True)
     clip_norm: float | None = option(None, "rescale the gradient to at most this global L2 norm (0 or 'none': off)",
@@ -56,8 +58,7 @@ class TrainConfig:
         if self.schedule in ("cosine", "plateau") and self.min_lr > self.lr:
             raise ConfigError(f"min_lr ({self.min_lr:g}) should not exceed lr ({self.lr:g}): the {self.schedule} "
                               "schedule would raise the learning rate")
-        if self.momentum and self.optimizer != "sgd":
-            raise ConfigError("momentum applies to the sgd optimizer only (Adam has its own)")
+        check_optimizer_choice(self.optimizer, self.momentum)
 
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
