@@ -239,7 +239,7 @@ class RMSprop(Optimizer):
         self._grad_avg = np.zeros_like(self._params) if centered else None
         self._buffer = np.zeros_like(self._params) if self.momentum else None
         self._tmp = np.empty_like(self._params)
-        self._tmp2 = np.empty_like(self._params)
+        self._tmp2 = np.empty_like(self._params) if self.weight_decay else None
 
     def step(self) -> None:
         """Update the parameters in place from their gradients."""
