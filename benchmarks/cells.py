@@ -1,7 +1,8 @@
 """Recurrent cells against PyTorch on the CPU: training and inference throughput, streaming latency.
 
-For each cell (RNN, LSTM, GRU) and hidden size H (64, 256, 512), a one-layer recurrent layer
-with input size H runs on a batch of 32 sequences of 100 steps, in one process per thread
+For each cell (RNN, LSTM, GRU, and ``lstm-proj``: an LSTM with ``proj_size`` H/4, against
+``torch.nn.LSTM(proj_size=H/4)`` and beside the plain LSTM) and hidden size H (64, 256, 512), a
+one-layer recurrent layer with input size H runs on a batch of 32 sequences of 100 steps, in one process per thread
 count (1 and 2), with rnnlab's NumPy (OpenBLAS) and PyTorch limited to the same number of
 threads and measured in alternation:
 
@@ -12,8 +13,8 @@ threads and measured in alternation:
   generator feeds one character at a time (microseconds, median): rnnlab's ``layer.step``
   against a call of the PyTorch module on a one-step sequence.
 
-PyTorch runs its LSTM through a fused oneDNN kernel, its RNN and GRU through per-step
-products. Usage::
+PyTorch runs its LSTM through a fused oneDNN kernel, its RNN, GRU and projected LSTM (which
+oneDNN does not cover) through per-step products. Usage::
 
     python benchmarks/cells.py                  # a few minutes
     python benchmarks/cells.py --hidden 64 --cells lstm --json out.json
@@ -30,6 +31,13 @@ import sys
 import time
 
 T, N = 100, 32
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
+def shape_of(cell: str, H: int) -> tuple[str, int, int]:
+    """``(base cell, G, P)``: the layer's cell, its gate count, and its projection size (0: none)."""
+    base = cell.removesuffix("-proj")
+    return base, GATES[base], (H // 4 if cell.endswith("-proj") else 0)
 
 
 def measure(fn, min_time: float = 0.3, max_reps: int = 50) -> float:
@@ -45,12 +53,14 @@ def measure(fn, min_time: float = 0.3, max_reps: int = 50) -> float:
 
 
 def flops(cell: str, H: int) -> dict:
-    """Multiply-adds x 2 of one batch: inference runs the input projection and the per-step recurrent
-    product (each 2 N T H GH, input size = hidden); training adds three more of the same size (the
-    recurrent backward product and the two weight gradients; no input gradient)."""
-    G = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
-    product = 2 * N * T * H * G * H
-    return {"infer": 2 * product, "train": 5 * product}
+    """Multiply-adds x 2 of one batch: inference runs the input projection (2 N T H GH, input size =
+    hidden), the per-step recurrent product (2 N T R GH, R = P with a projection, else H) and the
+    projection (2 N T H P); training adds the backward product and the weight gradient of each (no
+    input gradient)."""
+    _, G, P = shape_of(cell, H)
+    R = P or H
+    inp, rec, proj = 2 * N * T * H * G * H, 2 * N * T * R * G * H, 2 * N * T * H * P
+    return {"infer": inp + rec + proj, "train": 2 * inp + 3 * rec + 3 * proj}
 
 
 def product_floor(cell: str, H: int) -> dict:
@@ -61,11 +71,13 @@ def product_floor(cell: str, H: int) -> dict:
     Also the per-step product's FLOP/s (the GEMM peak at that shape)."""
     import numpy as np
 
-    G = {"rnn": 1, "lstm": 4, "gru": 3}[cell]
+    _, G, P = shape_of(cell, H)
+    R = P or H  # what the recurrent product reads: h, projected or not
     x, w_ih = np.ones((T * N, H), np.float32), np.ones((H, G * H), np.float32)
-    h, w_hh = np.ones((N, H), np.float32), np.ones((H, G * H), np.float32)
-    dgates, w_back = np.ones((T * N, G * H), np.float32), np.ones((G * H, H), np.float32)
-    out, dh = np.empty((N, G * H), np.float32), np.empty((N, H), np.float32)
+    h, w_hh = np.ones((N, R), np.float32), np.ones((R, G * H), np.float32)
+    m, w_hr = np.ones((N, H), np.float32), np.ones((H, max(P, 1)), np.float32)
+    dgates, w_back = np.ones((T * N, G * H), np.float32), np.ones((G * H, R), np.float32)
+    out, dh, hp = np.empty((N, G * H), np.float32), np.empty((N, R), np.float32), np.empty((N, max(P, 1)), np.float32)
 
     def steps():
         for _ in range(T):
@@ -73,17 +85,24 @@ def product_floor(cell: str, H: int) -> dict:
 
     def forward():
         x @ w_ih
-        steps()
+        for _ in range(T):
+            np.matmul(h, w_hh, out=out)
+            if P:
+                np.matmul(m, w_hr, out=hp)
 
     def training():
         forward()
         for t in range(T):
             np.matmul(dgates[t * N : (t + 1) * N], w_back, out=dh)
-        dgates.T @ x  # the input and recurrent weight gradients: (GH, TN) @ (TN, H), twice
-        dgates.T @ x
+            if P:
+                np.matmul(hp, w_hr.T, out=m)
+        dgates.T @ x  # the input and recurrent weight gradients: (GH, TN) @ (TN, H) (R for W_hh)
+        dgates.T @ x[:, :R]
+        if P:
+            x.T @ x[:, :P]  # the projection's: (H, TN) @ (TN, P)
 
     return {"infer": measure(forward), "train": measure(training),
-            "gemm_peak": 2 * N * T * H * G * H / measure(steps)}
+            "gemm_peak": 2 * N * T * R * G * H / measure(steps)}
 
 
 def bench_case(cell: str, H: int, threads: int, repeats: int, kernel_sets=("numba",)) -> dict:
@@ -97,10 +116,12 @@ def bench_case(cell: str, H: int, threads: int, repeats: int, kernel_sets=("numb
     from rnnlab.optim import Adam
 
     rng = np.random.default_rng(0)
-    ours = CELL_TYPES[cell](H, H, rng=0)
-    theirs = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](H, H, batch_first=True)
+    base, _, P = shape_of(cell, H)
+    extra = {"proj_size": P} if P else {}
+    ours = CELL_TYPES[base](H, H, rng=0, **extra)
+    theirs = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[base](H, H, batch_first=True, **extra)
     x = rng.standard_normal((N, T, H)).astype(np.float32)
-    g = rng.standard_normal((N, T, H)).astype(np.float32)
+    g = rng.standard_normal((N, T, P or H)).astype(np.float32)
     tx, tg = torch.from_numpy(x), torch.from_numpy(g)
     opt = Adam(ours, lr=1e-3)
     topt = torch.optim.Adam(theirs.parameters(), lr=1e-3)
@@ -189,11 +210,34 @@ def print_tables(results, kernel_sets) -> None:
         print(f"| {r['cell'].upper()} | {r['hidden']} | {r['threads']} | {gf['train']} | {gf['infer']} "
               f"| {floor['gemm_peak'] / 1e9:.0f} | {r['train']['torch'] / floor['train']:.2f}x / "
               f"{r['infer']['torch'] / floor['infer']:.2f}x |")
+    print_projection_costs(results, kernel_sets)
+
+
+def print_projection_costs(results, kernel_sets) -> None:
+    """The projected LSTM beside the plain one, where both ran: each side's time with the projection
+    over its time without (< 1: the projection makes it faster)."""
+    plain = {(r["hidden"], r["threads"]): r for r in results if r["cell"] == "lstm"}
+    pairs = [(plain[r["hidden"], r["threads"]], r) for r in results
+             if r["cell"] == "lstm-proj" and (r["hidden"], r["threads"]) in plain]
+    if not pairs:
+        return
+    sides = " / ".join((*kernel_sets, "torch"))
+    print()
+    print(f"the projected LSTM (proj_size = hidden / 4) against the plain LSTM: time with over time without, "
+          f"{sides} (< 1: faster with the projection)")
+    print()
+    print("| hidden | threads | training | inference | streaming step |")
+    print("|---:|---:|---:|---:|---:|")
+    for a, b in sorted(pairs, key=lambda p: (p[0]["hidden"], p[0]["threads"])):
+        cols = [" / ".join(f"{b[kind][k] / a[kind][k]:.2f}" for k in (*kernel_sets, "torch"))
+                for kind in ("train", "infer", "stream")]
+        print(f"| {a['hidden']} | {a['threads']} | {' | '.join(cols)} |")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cells", nargs="+", default=["rnn", "lstm", "gru"])
+    parser.add_argument("--cells", nargs="+", default=["rnn", "lstm", "lstm-proj", "gru"],
+                        choices=["rnn", "lstm", "lstm-proj", "gru"])
     parser.add_argument("--hidden", type=int, nargs="+", default=[64, 256, 512])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=3)

@@ -30,11 +30,18 @@ def rel_error(a, b) -> float:
     return 0.0 if denom == 0 else float(np.linalg.norm(a - b) / denom)
 
 
-# the recurrent layers every layer test runs over (the Elman RNN with both activations)
+def projected_lstm(input_size, hidden_size, *args, **kwargs):
+    """An LSTM projecting its hidden_size (at least 2) down to hidden_size // 2 (PyTorch's proj_size)."""
+    return LSTM(input_size, hidden_size, *args, proj_size=hidden_size // 2, **kwargs)
+
+
+# the recurrent layers every layer test runs over (the Elman RNN with both activations, the
+# LSTM with and without a projection; tests give them a hidden size of at least 2)
 CELLS = {
     "rnn-tanh": lambda *a, **k: RNN(*a, nonlinearity="tanh", **k),
     "rnn-relu": lambda *a, **k: RNN(*a, nonlinearity="relu", **k),
     "lstm": LSTM,
+    "lstm-proj": projected_lstm,
     "gru": GRU,
 }
 
@@ -57,8 +64,7 @@ def as_tuple(state):
 
 
 def random_state(layer, N, rng):
-    shape = layer.state_shape(N)
-    parts = tuple(rng.standard_normal(shape) for _ in range(layer.n_states))
+    parts = tuple(rng.standard_normal(shape) for shape in layer.state_shapes(N))
     return parts if layer.n_states == 2 else parts[0]
 
 

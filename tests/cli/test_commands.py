@@ -223,7 +223,8 @@ def test_gradcheck_command(capsys):
 def test_gradcheck_one_cell(capsys, cell):
     assert main(["gradcheck", "--cell", cell]) == 0
     out = capsys.readouterr().out
-    assert out.count(": pass") == 4 and "FAIL" not in out and "bidirectional=True" in out
+    assert out.count(": pass") == (6 if cell == "lstm" else 4) and "FAIL" not in out and "bidirectional=True" in out
+    assert ("proj_size=3" in out) == (cell == "lstm")
 
 
 def test_no_command_prints_help(capsys):

@@ -70,6 +70,27 @@ def test_train_text_writes_a_run_and_reports_bits_per_char(text_run, tmp_path, c
     assert res["results"]["bits_per_char"] > 0
 
 
+def test_a_projected_lstm_trains_resumes_and_generates_from_the_command_line(tmp_path, capsys):
+    (tmp_path / "book.txt").write_text(TEXT, encoding="utf-8")
+    out = tmp_path / "run"
+    args = ["train", "text", str(tmp_path / "book.txt"), "--hidden-size", "12", "--proj-size", "5", "--num-layers",
+            "2", "--embedding-dim", "4", "--seq-len", "12", "--batch-size", "4", "--epochs", "1", "--quiet"]
+    assert main([*args, "--out", str(out)]) == 0
+    capsys.readouterr()
+    model = load_model(out / "model.npz")
+    assert model.rnn.proj_size == 5 and model.rnn.params["weight_hr_l1"].shape == (5, 12)
+    assert json.loads((out / "config.json").read_text())["model"]["proj_size"] == 5
+    assert "LSTM(4, 12, 2 layers, projected to 5)" in run_json(["info", str(out)], capsys)["architecture"]
+    assert main(["resume", str(out), "--epochs", "2", "--quiet"]) == 0
+    capsys.readouterr()
+    assert len(run_json(["generate", str(out), "--prime", "It ", "--length", "20"], capsys)["text"]) == 20
+    assert "LSTM only" in error_of([*args[:3], "--cell", "gru", "--proj-size", "2"], capsys)
+    assert "proj_size (12) should be smaller than hidden_size (12)" in error_of([*args, "--proj-size", "12"], capsys)
+    pytest.importorskip("onnx", reason="the ONNX export needs onnx: pip install 'rnnlab[onnx]'")
+    assert "proj_size=5" in error_of(["export", str(out)], capsys)
+    assert not (out / "model.onnx").exists()
+
+
 def test_generate_streams_text(text_run, capsys):
     assert main(["generate", str(text_run), "--prime", "It is a", "--length", "40", "--seed", "1",
                  "--temperature", "0.8"]) == 0

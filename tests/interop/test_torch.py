@@ -1,7 +1,5 @@
 """rnnlab layers to and from torch.nn modules."""
 
-import warnings
-
 import numpy as np
 import pytest
 
@@ -14,6 +12,7 @@ from torch_utils import torch
 LAYERS = [
     lambda: RNN(3, 4, 2, nonlinearity="relu", bidirectional=True, rng=0),
     lambda: LSTM(3, 4, 3, dropout=0.3, rng=0),
+    lambda: LSTM(3, 5, 2, proj_size=2, bidirectional=True, rng=0),
     lambda: GRU(3, 4, 2, bias=False, batch_first=False, dtype=np.float64, rng=0),
     lambda: Linear(5, 2, rng=0),
     lambda: Embedding(7, 3, dtype=np.float64, rng=0),
@@ -34,6 +33,7 @@ def test_rnnlab_to_torch_to_rnnlab_is_bit_identical(make):
 
 @pytest.mark.parametrize("make", [
     lambda: torch.nn.LSTM(3, 5, 2, batch_first=True, bidirectional=True),
+    lambda: torch.nn.LSTM(3, 5, 2, proj_size=3, dtype=torch.float64),
     lambda: torch.nn.GRU(4, 2, dtype=torch.float64),
     lambda: torch.nn.RNN(2, 3, 3, nonlinearity="relu", bias=False, batch_first=True),
     lambda: torch.nn.Linear(3, 3, bias=False),
@@ -63,11 +63,6 @@ def test_modes_and_unsupported_modules():
     layer = GRU(2, 3, rng=0)
     layer.eval()
     assert not to_torch(layer).training
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        proj = torch.nn.LSTM(3, 4, proj_size=2)
-    with pytest.raises(ConfigError, match="proj_size"):
-        from_torch(proj)
     with pytest.raises(ConfigError, match="converts"):
         from_torch(torch.nn.Conv1d(2, 2, 3))
     with pytest.raises(ConfigError, match="float32 or all float64"):

@@ -14,14 +14,15 @@ from rnnlab import ConfigError, MissingDependency
 from rnnlab.kernels import active_kernels, describe, load, use_kernels
 from rnnlab.nn import GRU, LSTM, RNN
 
-from conftest import as_tuple, rel_error
+from conftest import as_tuple, projected_lstm, rel_error
 
 numba_installed = importlib.util.find_spec("numba") is not None
 needs_numba = pytest.mark.skipif(not numba_installed, reason="the fused kernels need numba: pip install 'rnnlab[fast]'")
 HIDE_NUMBA = "import sys; sys.modules['numba'] = None\n"  # as if numba were not installed
 
 LAYERS = {"rnn-tanh": lambda *a, **k: RNN(*a, nonlinearity="tanh", **k),
-          "rnn-relu": lambda *a, **k: RNN(*a, nonlinearity="relu", **k), "lstm": LSTM, "gru": GRU}
+          "rnn-relu": lambda *a, **k: RNN(*a, nonlinearity="relu", **k), "lstm": LSTM, "lstm-proj": projected_lstm,
+          "gru": GRU}
 
 
 def run_both(make, x, lengths, dout, dstate):
@@ -49,10 +50,13 @@ def test_the_kernel_sets_agree_on_random_configurations(cell, dtype, seed):
     rng = np.random.default_rng(seed)
     # small random shapes, and once the benchmark's hidden size over 40 steps
     N, T, D, H = (int(v) for v in rng.integers(1, 9, 4)) if seed else (16, 40, 24, 64)
+    if cell == "lstm-proj":  # a projection needs a hidden size of at least 2
+        H = max(H, 2)
     L, bidirectional, ragged = int(rng.integers(1, 3)), bool(rng.integers(2)), bool(rng.integers(2))
     x = rng.standard_normal((N, T, D))
     lengths = rng.integers(1, T + 1, N) if ragged else None
-    dout = rng.standard_normal((N, T, (2 if bidirectional else 1) * H))
+    width = H // 2 if cell == "lstm-proj" else H
+    dout = rng.standard_normal((N, T, (2 if bidirectional else 1) * width))
 
     def make():
         return LAYERS[cell](D, H, num_layers=L, bidirectional=bidirectional, dtype=dtype, rng=seed)

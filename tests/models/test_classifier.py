@@ -22,6 +22,17 @@ def test_classifier_gradients(cell, bidirectional, pooling, rng):
     assert check_model(model, x, lengths, y).max_error < 1e-6
 
 
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_a_projected_lstm_classifier_gradients_and_model_file(bidirectional, rng, tmp_path):
+    model = SequenceClassifier(3, 4, cell="lstm", hidden_size=5, num_layers=2, bidirectional=bidirectional,
+                               proj_size=3, mean=[0.5, -1, 2], std=[1, 2, 0.5], dtype=np.float64, rng=rng)
+    assert model.fc.in_features == (6 if bidirectional else 3)
+    x, lengths, y = rng.standard_normal((4, 6, 3)), np.array([6, 2, 5, 1]), rng.integers(0, 4, 4)
+    assert check_model(model, x, lengths, y).max_error < 1e-6
+    again = load_model(model.save(tmp_path / "m.npz"))
+    np.testing.assert_array_equal(again.predict_proba(x, lengths), model.predict_proba(x, lengths))
+
+
 def test_padding_never_matters(rng):
     model = SequenceClassifier(2, 3, cell="lstm", hidden_size=5, bidirectional=True, pooling="mean", rng=rng)
     x, lengths = rng.standard_normal((3, 7, 2)), np.array([7, 3, 5])

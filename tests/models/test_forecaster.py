@@ -100,6 +100,18 @@ def test_forecaster_with_future_covariates_gradients(cell, loss, relative, rng):
     assert check_model(model, x, y, f).max_error < 1e-6
 
 
+@pytest.mark.parametrize("future", [None, ["hour"]])
+def test_a_projected_lstm_forecaster_gradients_and_model_file(future, rng, tmp_path):
+    """The projection in the encoder, and in the decoder that starts from its state (h has P features, c H)."""
+    model = Forecaster(["y", "x", "hour"], ["y"], future=future, horizon=2, hidden_size=4, num_layers=2, proj_size=2,
+                       mean=[1.0, 0.0, -1.0], std=[2.0, 1.0, 0.5], dtype=np.float64, rng=rng)
+    x, y = rng.standard_normal((2, 4, 3)), rng.standard_normal((2, 2, 1))
+    f = rng.standard_normal((2, 2, 1)) if future else None
+    assert check_model(model, x, y, *([f] if future else [])).max_error < 1e-6
+    again = load_model(model.save(tmp_path / "m.npz"))
+    np.testing.assert_array_equal(again.predict(x, f), model.predict(x, f))
+
+
 @pytest.mark.parametrize("loss", ["quantile", "gaussian"])
 def test_probabilistic_forecasters_without_covariates_gradients(loss, rng):
     model = Forecaster(["a", "b"], horizon=2, hidden_size=4, loss=loss, mean=[0.5, 0.0], std=[1.0, 3.0],

@@ -6,6 +6,7 @@ import pytest
 from rnnlab import ConfigError, DataError, NextTokenModel, ShapeError, UnknownTokenError
 from rnnlab.data import LETTERS, letter_task
 from rnnlab.gradcheck import check_model
+from rnnlab.models import load_model
 
 # every test here runs with each kernel set (conftest.kernel_set)
 pytestmark = pytest.mark.usefixtures("kernel_set")
@@ -21,6 +22,18 @@ def test_whole_model_gradients(rng, V, cell, nonlinearity, num_layers):
     ids, targets = rng.integers(0, V, (3, 4)), rng.integers(0, V, (3, 4))
     assert check_model(model, ids, targets).max_error < 1e-6
     assert check_model(model, ids, targets, rng.random((3, 4)) > 0.3).max_error < 1e-6
+
+
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_a_projected_lstm_model_gradients_and_model_file(rng, num_layers, tmp_path):
+    model = NextTokenModel(list("abcdef"), cell="lstm", embedding_dim=3, hidden_size=5, num_layers=num_layers,
+                           proj_size=2, dtype=np.float64, rng=rng)
+    assert model.fc.in_features == 2 and model.rnn.params[f"weight_hr_l{num_layers - 1}"].shape == (2, 5)
+    ids, targets = rng.integers(0, 6, (3, 4)), rng.integers(0, 6, (3, 4))
+    assert check_model(model, ids, targets).max_error < 1e-6
+    again = load_model(model.save(tmp_path / "m.npz"))
+    assert again.rnn.proj_size == 2 and again.describe() == model.describe()
+    np.testing.assert_array_equal(again.forward(ids)[0], model.forward(ids)[0])
 
 
 def test_parameter_names_follow_pytorch():

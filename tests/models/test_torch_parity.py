@@ -17,12 +17,13 @@ def TORCH_DTYPE(dtype):
 
 
 class TorchNextToken(torch.nn.Module):
-    def __init__(self, V, E, H, cell, num_layers, dtype):
+    def __init__(self, V, E, H, cell, num_layers, dtype, proj_size=0):
         super().__init__()
         self.embedding = torch.nn.Embedding(V, E, dtype=dtype)
         cls = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell]
-        self.rnn = cls(E, H, num_layers, batch_first=True, dtype=dtype)
-        self.fc = torch.nn.Linear(H, V, dtype=dtype)
+        extra = {"proj_size": proj_size} if proj_size else {}
+        self.rnn = cls(E, H, num_layers, batch_first=True, dtype=dtype, **extra)
+        self.fc = torch.nn.Linear(proj_size or H, V, dtype=dtype)
 
     def forward(self, ids):
         return self.fc(self.rnn(self.embedding(ids))[0])
@@ -31,13 +32,14 @@ class TorchNextToken(torch.nn.Module):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("V", [6, 150])  # the fused-table path (V <= N*T) and the gather path
 @pytest.mark.parametrize("masked", [False, True])
-@pytest.mark.parametrize(("cell", "num_layers"), [("rnn", 1), ("lstm", 1), ("gru", 1), ("lstm", 2), ("gru", 3)])
-def test_next_token_model_matches_torch(rng, dtype, V, masked, cell, num_layers):
+@pytest.mark.parametrize(("cell", "num_layers", "proj_size"), [("rnn", 1, 0), ("lstm", 1, 0), ("gru", 1, 0),
+                                                               ("lstm", 2, 0), ("gru", 3, 0), ("lstm", 2, 4)])
+def test_next_token_model_matches_torch(rng, dtype, V, masked, cell, num_layers, proj_size):
     N, T, E, H = 4, 5, 3, 6
     tokens = [f"t{i}" for i in range(V)]
-    model = NextTokenModel(tokens, cell=cell, num_layers=num_layers, embedding_dim=E, hidden_size=H, dtype=dtype,
-                           rng=rng)
-    ref = TorchNextToken(V, E, H, cell, num_layers, TORCH_DTYPE(dtype))
+    model = NextTokenModel(tokens, cell=cell, num_layers=num_layers, embedding_dim=E, hidden_size=H,
+                           proj_size=proj_size, dtype=dtype, rng=rng)
+    ref = TorchNextToken(V, E, H, cell, num_layers, TORCH_DTYPE(dtype), proj_size)
     copy_params(ref, model.state_dict(), dtype)
     ids = rng.integers(0, V, (N, T))
     targets = rng.integers(0, V, (N, T))

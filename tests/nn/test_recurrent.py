@@ -131,6 +131,26 @@ def test_lengths_and_states_are_checked(rng):
 def test_repr():
     expected = "LSTM(3, 4, num_layers=2, dropout=0.1, bidirectional=True)"
     assert repr(LSTM(3, 4, 2, bidirectional=True, dropout=0.1)) == expected
+    assert repr(LSTM(3, 4, proj_size=2)) == "LSTM(3, 4, proj_size=2)"
+    assert LSTM(3, 4, 2, proj_size=2).summary() == "LSTM(3, 4, 2 layers, projected to 2)"
+
+
+def test_a_projection_has_pytorch_s_shapes_and_bad_sizes_are_clear_errors():
+    layer = LSTM(3, 6, 2, proj_size=4, bidirectional=True)
+    assert {k: v.shape for k, v in layer.params.items() if k.endswith("_l1")} == {
+        "weight_ih_l1": (24, 8), "weight_hh_l1": (24, 4), "bias_ih_l1": (24,), "bias_hh_l1": (24,),
+        "weight_hr_l1": (4, 6)}
+    assert layer.state_shapes(5) == ((4, 5, 4), (4, 5, 6)) and layer.output_size == 4
+    with pytest.raises(ShapeError, match=r"\(4, 5, 4\) and \(4, 5, 6\)"):
+        layer.forward(np.zeros((5, 2, 3)), np.zeros((4, 5, 4)))
+    with pytest.raises(ShapeError, match=r"h0 should have shape \(4, 5, 4\)"):
+        layer.forward(np.zeros((5, 2, 3)), (np.zeros((4, 5, 6)), np.zeros((4, 5, 6))))
+    with pytest.raises(ConfigError, match="smaller than hidden_size"):
+        LSTM(3, 4, proj_size=4)
+    with pytest.raises(ConfigError, match="non-negative integer"):
+        LSTM(3, 4, proj_size=-1)
+    with pytest.raises(ConfigError, match="LSTM only"):
+        GRU(3, 4, proj_size=2)
 
 
 @pytest.mark.parametrize("cell", CELLS)

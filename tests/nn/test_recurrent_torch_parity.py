@@ -12,11 +12,11 @@ from torch_utils import TOL, copy_params, tensor, torch
 pytestmark = pytest.mark.usefixtures("kernel_set")
 
 OURS = {"rnn-tanh": (RNN, {"nonlinearity": "tanh"}), "rnn-relu": (RNN, {"nonlinearity": "relu"}),
-        "lstm": (LSTM, {}), "gru": (GRU, {})}
+        "lstm": (LSTM, {}), "lstm-proj": (LSTM, {}), "gru": (GRU, {})}
 
 
 THEIRS = {"rnn-tanh": (torch.nn.RNN, {"nonlinearity": "tanh"}), "rnn-relu": (torch.nn.RNN, {"nonlinearity": "relu"}),
-          "lstm": (torch.nn.LSTM, {}), "gru": (torch.nn.GRU, {})}
+          "lstm": (torch.nn.LSTM, {}), "lstm-proj": (torch.nn.LSTM, {}), "gru": (torch.nn.GRU, {})}
 
 
 def run_torch(module, x, states, lengths, g_out, g_states, dtype):
@@ -47,6 +47,9 @@ def test_matches_torch(rng, cell, num_layers, bidirectional, ragged, with_state,
     N, T, D, H = (int(v) for v in (rng.integers(1, 6), rng.integers(1, 8), rng.integers(1, 6), rng.integers(1, 7)))
     cls, extra = OURS[cell]
     tcls, textra = THEIRS[cell]
+    if cell == "lstm-proj":  # any projection size below the hidden size
+        H = max(H, 2)
+        extra = textra = {"proj_size": int(rng.integers(1, H))}
     ours = cls(D, H, num_layers, bidirectional=bidirectional, dtype=dtype, rng=rng, **extra)
     theirs = tcls(D, H, num_layers, bidirectional=bidirectional, batch_first=True,
                   dtype=torch.float64 if dtype == np.float64 else torch.float32, **textra)
@@ -57,12 +60,12 @@ def test_matches_torch(rng, cell, num_layers, bidirectional, ragged, with_state,
     lengths = rng.integers(1, T + 1, N) if ragged else None
     if ragged:
         lengths[rng.integers(N)] = T  # torch's total_length: one sequence fills the padding
-    shape = ours.state_shape(N)
-    states = [rng.standard_normal(shape).astype(dtype) for _ in range(ours.n_states)] if with_state else []
-    g_out = rng.standard_normal((N, T, ours.num_directions * H)).astype(dtype)
+    shapes = ours.state_shapes(N)
+    states = [rng.standard_normal(shape).astype(dtype) for shape in shapes] if with_state else []
+    g_out = rng.standard_normal((N, T, ours.num_directions * ours.output_size)).astype(dtype)
     if ragged:  # padding outputs are zero and not part of the loss on either side
         g_out[np.arange(T)[None, :] >= lengths[:, None]] = 0
-    g_states = [rng.standard_normal(shape).astype(dtype) for _ in range(ours.n_states)]
+    g_states = [rng.standard_normal(shape).astype(dtype) for shape in shapes]
 
     state_arg = None if not states else (tuple(states) if len(states) == 2 else states[0])
     out, fin = ours.forward(x, state_arg, lengths=lengths)
@@ -70,7 +73,7 @@ def test_matches_torch(rng, cell, num_layers, bidirectional, ragged, with_state,
     fins = list(fin) if isinstance(fin, tuple) else [fin]
     dstates = list(dstate) if isinstance(dstate, tuple) else [dstate]
 
-    t_states = states if with_state else [np.zeros(shape, dtype) for _ in range(ours.n_states)]
+    t_states = states if with_state else [np.zeros(shape, dtype) for shape in shapes]
     t_out, t_fins, t_dx, t_dstates = run_torch(theirs, x, t_states, lengths, g_out, g_states, dtype)
 
     tol = TOL[dtype]

@@ -36,23 +36,31 @@ def internal_rows(hidden_size: int, dtype) -> tuple[np.ndarray, np.ndarray]:
     return rows, scale
 
 
-def lstm_recurrence_(gates, hbuf, cbuf, weight_hh, batch_sizes=None):
+def lstm_recurrence_(gates, hbuf, cbuf, weight_hh, batch_sizes=None, weight_hr=None):
     """Run the LSTM recurrence in place.
 
     gates: (T, N, 4H) input projections in internal form (order o, i, f, g; sigmoid rows
         halved), both biases folded in; overwritten with the gate activations.
-    hbuf, cbuf: (T + 1, N, H); ``[0]`` holds the initial hidden and cell states; the rest is
-        filled (zero-initialised by the caller for ragged batches).
-    weight_hh: (4H, H) in internal form.
+    hbuf, cbuf: (T + 1, N, P) and (T + 1, N, H), P = H without a projection; ``[0]`` holds
+        the initial hidden and cell states; the rest is filled (zero-initialised by the caller
+        for ragged batches).
+    weight_hh: (4H, P) in internal form.
+    weight_hr: (P, H), PyTorch's projection (``proj_size`` P), or None:
+        ``h_t = (o * tanh(c_t)) W_hr^T``.
 
-    Returns ``tanh_c`` (T, N, H), kept for the backward pass.
+    Returns ``(tanh_c, m)``: tanh_c (T, N, H), and with a projection m (T, N, H), the outputs
+    ``o * tanh(c_t)`` before it (else None), both kept for the backward pass.
     """
     T, N, G = gates.shape
     H = G // 4
     whh_t = np.ascontiguousarray(weight_hh.T)  # BLAS is ~2x faster on it than on a transposed view
     rec = np.empty((N, G), gates.dtype)
     tmp = np.empty((N, H), gates.dtype)
-    tanh_c = np.empty((T, N, H), gates.dtype) if batch_sizes is None else np.zeros((T, N, H), gates.dtype)
+    alloc = np.empty if batch_sizes is None else np.zeros
+    tanh_c = alloc((T, N, H), gates.dtype)
+    m = None if weight_hr is None else alloc((T, N, H), gates.dtype)
+    unprojected = hbuf[1:] if m is None else m
+    whr_t = None if weight_hr is None else np.ascontiguousarray(weight_hr.T)
     for t, n in enumerate(step_sizes(batch_sizes, T, N)):
         a = gates[t, :n]
         np.matmul(hbuf[t, :n], whh_t, out=rec[:n])
@@ -66,22 +74,27 @@ def lstm_recurrence_(gates, hbuf, cbuf, weight_hh, batch_sizes=None):
         c += tmp[:n]
         tc = tanh_c[t, :n]
         np.tanh(c, out=tc)
-        np.multiply(a[:, :H], tc, out=hbuf[t + 1, :n])  # o * tanh(c_t)
-    return tanh_c
+        np.multiply(a[:, :H], tc, out=unprojected[t, :n])  # o * tanh(c_t)
+        if m is not None:
+            np.matmul(m[t, :n], whr_t, out=hbuf[t + 1, :n])
+    return tanh_c, m
 
 
-def lstm_recurrence_backward(dhs, dh_n, dc_n, gates, hbuf, cbuf, tanh_c, weight_hh, batch_sizes=None):
+def lstm_recurrence_backward(dhs, dh_n, dc_n, gates, hbuf, cbuf, tanh_c, weight_hh, batch_sizes=None,
+                             weight_hr=None, m=None):
     """Backpropagation through time for :func:`lstm_recurrence_`.
 
-    dhs: (T, N, H) gradient with respect to the outputs, or None; dh_n, dc_n: (N, H)
-    gradients with respect to each sequence's final hidden and cell state, or None.
+    dhs: (T, N, P) gradient with respect to the outputs, or None; dh_n (N, P), dc_n (N, H):
+    gradients with respect to each sequence's final hidden and cell state, or None;
+    weight_hr and m: the projection and what the forward pass returned, or None.
 
-    Returns ``(dgates, dh0, dc0, dweight_hh)``: dgates (T, N, 4H) the gradient at every
-    internal gate pre-activation (also that of the input projections), dh0 and dc0 (N, H),
-    dweight_hh (4H, H) with respect to the internal weights.
+    Returns ``(dgates, dh0, dc0, dweight_hh, dweight_hr)``: dgates (T, N, 4H) the gradient at
+    every internal gate pre-activation (also that of the input projections), dh0 (N, P) and
+    dc0 (N, H), dweight_hh (4H, P) with respect to the internal weights, dweight_hr (P, H)
+    (None without a projection).
     """
     T, N, G = gates.shape
-    H = G // 4
+    H, P = G // 4, hbuf.shape[2]
     sizes = step_sizes(batch_sizes, T, N)
     dtype = gates.dtype
     g4 = gates.reshape(T, N, 4, H)
@@ -94,10 +107,11 @@ def lstm_recurrence_backward(dhs, dh_n, dc_n, gates, hbuf, cbuf, tanh_c, weight_
     np.multiply(g * i, 2.0 - 2.0 * i, out=q_ifg[:, :, 0])  # d c / d a_i
     np.multiply(cbuf[:-1] * f, 2.0 - 2.0 * f, out=q_ifg[:, :, 1])  # d c / d a_f
     np.multiply(i, 1.0 - g * g, out=q_ifg[:, :, 2])  # d c / d a_g = i (1 - g^2)
-    dgates = np.empty((T, N, 4, H), dtype) if batch_sizes is None else np.zeros((T, N, 4, H), dtype)
-    dh = np.empty((N, H), dtype)
-    dc = np.empty((N, H), dtype)
-    tmp = np.empty((N, H), dtype)
+    alloc = np.empty if batch_sizes is None else np.zeros
+    dgates = alloc((T, N, 4, H), dtype)
+    dh_all = None if weight_hr is None else alloc((T, N, P), dtype)  # the total gradient at each h_t
+    dm = None if weight_hr is None else np.empty((N, H), dtype)
+    dh, dc, tmp = np.empty((N, P), dtype), np.empty((N, H), dtype), np.empty((N, H), dtype)
     # each kernel writes its own time loop out in full (the RNN, LSTM and GRU loops start alike):
     # a shared helper would cost a Python call per step, which is what these loops are built to avoid
     for t in range(T - 1, -1, -1):
@@ -108,16 +122,20 @@ def lstm_recurrence_backward(dhs, dh_n, dc_n, gates, hbuf, cbuf, tanh_c, weight_
         dhn, dcn = dh[:n], dc[:n]
         if dhs is not None:
             dhn += dhs[t, :n]
+        if dh_all is not None:  # back through the projection: the gradient at o * tanh(c_t)
+            dh_all[t, :n] = dhn
+            dhn = np.matmul(dhn, weight_hr, out=dm[:n])
         da = dgates[t, :n]  # (n, 4, H)
         np.multiply(dhn, q_o[t, :n], out=da[:, 0])
         np.multiply(dhn, q_c[t, :n], out=tmp[:n])
         dcn += tmp[:n]  # the total gradient at c_t
         np.multiply(dcn[:, None, :], q_ifg[t, :n], out=da[:, 1:])
         dcn *= f[t, :n]  # now the gradient reaching c_{t-1}
-        np.matmul(da.reshape(n, G), weight_hh, out=dhn)  # and h_{t-1}
+        np.matmul(da.reshape(n, G), weight_hh, out=dh[:n])  # and h_{t-1}
     dgates = dgates.reshape(T, N, G)
-    dweight_hh = dgates.reshape(T * N, G).T @ hbuf[:-1].reshape(T * N, H)
-    return dgates, dh, dc, dweight_hh
+    dweight_hh = dgates.reshape(T * N, G).T @ hbuf[:-1].reshape(T * N, P)
+    dweight_hr = None if dh_all is None else dh_all.reshape(T * N, P).T @ m.reshape(T * N, H)
+    return dgates, dh, dc, dweight_hh, dweight_hr
 
 
 def lstm_cell(gi, gh, c):

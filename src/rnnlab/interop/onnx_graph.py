@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnlab.errors import MissingDependency
+from rnnlab.errors import ConfigError, MissingDependency
 
 OPSET = 17  # onnxruntime 1.13 and later, and every serving runtime of the last years, read it
 # PyTorch's gate blocks, listed in ONNX's order
@@ -107,6 +107,10 @@ def recurrent(g: Graph, layer, x: str, *, sequence_lens: str = "", initial: tupl
     Returns ``(y, finals)``: y, the last layer's outputs (T, N, Dn*H), zero past each length; finals,
     the final states, each (L*Dn, N, H) like PyTorch's ``h_n`` (and ``c_n``).
     """
+    if layer.proj_size:  # the projection sits inside the recurrence, where ONNX's LSTM has no place for it
+        raise ConfigError(f"ONNX's LSTM operator has no projection: a model whose LSTM has proj_size="
+                          f"{layer.proj_size} cannot be exported; train it without proj_size (--proj-size 0) to "
+                          "serve it with ONNX")
     cell, Dn, H = layer.cell, layer.num_directions, layer.hidden_size
     params = layer.state_dict() if params is None else params
     finals: list[list[str]] = [[] for _ in range(layer.n_states)]

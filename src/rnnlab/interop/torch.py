@@ -39,6 +39,8 @@ def to_torch(layer):
     if isinstance(layer, Recurrent):
         cls = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[layer.cell]
         extra = {"nonlinearity": layer.nonlinearity} if layer.cell == "rnn" else {}
+        if layer.proj_size:
+            extra["proj_size"] = layer.proj_size
         module = cls(layer.input_size, layer.hidden_size, layer.num_layers, bias=layer.bias,
                      batch_first=layer.batch_first, dropout=layer.dropout, bidirectional=layer.bidirectional,
                      dtype=dtype, **extra)
@@ -58,7 +60,7 @@ def to_torch(layer):
 def from_torch(module, rng=None):
     """The rnnlab layer matching a ``torch.nn`` module, with the same weights and mode.
 
-    module: ``torch.nn.RNN``, ``LSTM`` (without ``proj_size``), ``GRU``, ``Linear`` or
+    module: ``torch.nn.RNN``, ``LSTM`` (with or without ``proj_size``), ``GRU``, ``Linear`` or
     ``Embedding``, with float32 or float64 parameters. rng: the new layer's generator (for
     dropout masks).
     """
@@ -69,12 +71,11 @@ def from_torch(module, rng=None):
         raise ConfigError("from_torch needs a module whose parameters are all float32 or all float64")
     dtype = next(iter(params.values())).dtype
     if isinstance(module, (torch.nn.RNN, torch.nn.LSTM, torch.nn.GRU)):
-        if getattr(module, "proj_size", 0):
-            raise ConfigError("LSTM with proj_size is not supported by rnnlab")
         kwargs = dict(bias=module.bias, batch_first=module.batch_first, dropout=module.dropout,
                       bidirectional=module.bidirectional, dtype=dtype, rng=rng)
         if isinstance(module, torch.nn.LSTM):
-            layer = LSTM(module.input_size, module.hidden_size, module.num_layers, **kwargs)
+            layer = LSTM(module.input_size, module.hidden_size, module.num_layers, proj_size=module.proj_size,
+                         **kwargs)
         elif isinstance(module, torch.nn.GRU):
             layer = GRU(module.input_size, module.hidden_size, module.num_layers, **kwargs)
         else:

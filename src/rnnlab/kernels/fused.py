@@ -88,15 +88,15 @@ def _rnn_step_backward(da, dh, dhs, hbuf, t, n, relu, one):
 
 
 @numba.njit(**JIT)
-def _lstm_step(gates, rec, hbuf, cbuf, tanh_c, t, n, one, half):
-    H = hbuf.shape[2]
+def _lstm_step(gates, rec, hout, cbuf, tanh_c, t, n, one, half):
+    H = cbuf.shape[2]
     for j in range(n):
         a, r = gates[t, j], rec[j]
         for k in range(4 * H):
             a[k] = gate_tanh(a[k] + r[k])
         # one view per gate block: with offsets such as a[H + k] the loop measured half as fast
         ao, ai, af, ag = a[:H], a[H : 2 * H], a[2 * H : 3 * H], a[3 * H :]
-        c_prev, c, tc, h = cbuf[t, j], cbuf[t + 1, j], tanh_c[t, j], hbuf[t + 1, j]
+        c_prev, c, tc, h = cbuf[t, j], cbuf[t + 1, j], tanh_c[t, j], hout[t, j]
         for k in range(H):
             o = ao[k] * half + half
             i = ai[k] * half + half
@@ -250,39 +250,57 @@ def rnn_recurrence_backward(dhs, dh_n, hbuf, weight_hh, nonlinearity="tanh", bat
     return da, dh, dweight_hh
 
 
-def lstm_recurrence_(gates, hbuf, cbuf, weight_hh, batch_sizes=None):
-    """Fused :func:`rnnlab.functional.lstm_recurrence_`."""
+def lstm_recurrence_(gates, hbuf, cbuf, weight_hh, batch_sizes=None, weight_hr=None):
+    """Fused :func:`rnnlab.functional.lstm_recurrence_` (the projection stays a BLAS product)."""
     T, N, G = gates.shape
     whh_t = np.ascontiguousarray(weight_hh.T)
     rec = np.empty((N, G), gates.dtype)
     H = G // 4
-    tanh_c = np.empty((T, N, H), gates.dtype) if batch_sizes is None else np.zeros((T, N, H), gates.dtype)
+    alloc = np.empty if batch_sizes is None else np.zeros
+    tanh_c = alloc((T, N, H), gates.dtype)
+    m = None if weight_hr is None else alloc((T, N, H), gates.dtype)
+    unprojected = hbuf[1:] if m is None else m  # where o * tanh(c_t) goes
+    whr_t = None if weight_hr is None else np.ascontiguousarray(weight_hr.T)
     one, half = constants(gates.dtype)
     for t, n in enumerate(step_sizes(batch_sizes, T, N)):
         np.matmul(hbuf[t, :n], whh_t, out=rec[:n])
-        _lstm_step(gates, rec, hbuf, cbuf, tanh_c, t, n, one, half)
-    return tanh_c
+        _lstm_step(gates, rec, unprojected, cbuf, tanh_c, t, n, one, half)
+        if m is not None:
+            np.matmul(m[t, :n], whr_t, out=hbuf[t + 1, :n])
+    return tanh_c, m
 
 
-def lstm_recurrence_backward(dhs, dh_n, dc_n, gates, hbuf, cbuf, tanh_c, weight_hh, batch_sizes=None):
+def lstm_recurrence_backward(dhs, dh_n, dc_n, gates, hbuf, cbuf, tanh_c, weight_hh, batch_sizes=None,
+                             weight_hr=None, m=None):
     """Fused :func:`rnnlab.functional.lstm_recurrence_backward`."""
     T, N, G = gates.shape
-    H = G // 4
+    H, P = G // 4, hbuf.shape[2]
     sizes = step_sizes(batch_sizes, T, N)
     dtype = gates.dtype
-    dgates = np.empty((T, N, G), dtype) if batch_sizes is None else np.zeros((T, N, G), dtype)
-    dh = np.empty((N, H), dtype)
+    alloc = np.empty if batch_sizes is None else np.zeros
+    dgates = alloc((T, N, G), dtype)
+    dh = np.empty((N, P), dtype)
     dc = np.empty((N, H), dtype)
+    dh_all = None if weight_hr is None else alloc((T, N, P), dtype)  # the total gradient at each h_t
+    dm = None if weight_hr is None else np.empty((N, H), dtype)
     one, half = constants(dtype)
     for t in range(T - 1, -1, -1):
         n = sizes[t]
         n_next = sizes[t + 1] if t + 1 < T else 0
         start_rows(dh, dh_n, n_next, n)
         start_rows(dc, dc_n, n_next, n)
-        _lstm_step_backward(dgates, dh, dc, dhs, gates, cbuf, tanh_c, t, n, one, half)
+        if dh_all is None:
+            _lstm_step_backward(dgates, dh, dc, dhs, gates, cbuf, tanh_c, t, n, one, half)
+        else:  # back through the projection first: the gradient at o * tanh(c_t)
+            dh_all[t, :n] = dh[:n]
+            if dhs is not None:
+                dh_all[t, :n] += dhs[t, :n]
+            np.matmul(dh_all[t, :n], weight_hr, out=dm[:n])
+            _lstm_step_backward(dgates, dm, dc, None, gates, cbuf, tanh_c, t, n, one, half)
         np.matmul(dgates[t, :n], weight_hh, out=dh[:n])
-    dweight_hh = dgates.reshape(T * N, G).T @ hbuf[:-1].reshape(T * N, H)
-    return dgates, dh, dc, dweight_hh
+    dweight_hh = dgates.reshape(T * N, G).T @ hbuf[:-1].reshape(T * N, P)
+    dweight_hr = None if dh_all is None else dh_all.reshape(T * N, P).T @ m.reshape(T * N, H)
+    return dgates, dh, dc, dweight_hh, dweight_hr
 
 
 def gru_recurrence_(gates, hbuf, rec_n, weight_hh, bias_hn=None, batch_sizes=None):

@@ -65,9 +65,11 @@ class CharLM(NextTokenModel):
     """
 
     def __init__(self, vocab, *, cell: str = "lstm", embedding_dim: int = 64, hidden_size: int = 256,
-                 num_layers: int = 2, dropout: float = 0.0, nonlinearity: str = "tanh", dtype=np.float32, rng=None):
+                 num_layers: int = 2, dropout: float = 0.0, nonlinearity: str = "tanh", proj_size: int = 0,
+                 dtype=np.float32, rng=None):
         super().__init__(vocab, cell=cell, embedding_dim=embedding_dim, hidden_size=hidden_size,
-                         num_layers=num_layers, dropout=dropout, nonlinearity=nonlinearity, dtype=dtype, rng=rng)
+                         num_layers=num_layers, dropout=dropout, nonlinearity=nonlinearity, proj_size=proj_size,
+                         dtype=dtype, rng=rng)
         if not all(len(t) == 1 for t in self.vocab):
             raise ConfigError("a CharLM's vocabulary should be single characters")
         self._carry = None

@@ -58,7 +58,7 @@ class SequenceEncoder(Model):
     """
 
     def build_encoder(self, input_size, out_features, cell, hidden_size, num_layers, bidirectional, dropout, pooling,
-                      mean, std, dtype, rng):
+                      mean, std, dtype, rng, proj_size=0):
         """Build the encoder's layers (``rnn``, ``fc`` with ``out_features`` outputs) and its scaling;
         the constructor arguments are those of the subclasses (see their docstrings)."""
         self.input_size = check_int("input_size", input_size)
@@ -74,16 +74,16 @@ class SequenceEncoder(Model):
         if (self.std <= 0).any():
             raise ConfigError("std should be positive numbers")
         self.rnn = CELL_TYPES[cell](self.input_size, hidden_size, num_layers, bidirectional=bool(bidirectional),
-                                    dropout=dropout, batch_first=True, dtype=dt, rng=g)
-        self.fc = Linear(self.rnn.num_directions * self.rnn.hidden_size, out_features, dtype=dt, rng=g)
+                                    dropout=dropout, proj_size=proj_size, batch_first=True, dtype=dt, rng=g)
+        self.fc = Linear(self.rnn.num_directions * self.rnn.output_size, out_features, dtype=dt, rng=g)
         self._cache = None
 
     def encoder_config(self) -> dict:
         """The encoder's part of ``get_config()``."""
         r = self.rnn
         return {"cell": r.cell, "hidden_size": r.hidden_size, "num_layers": r.num_layers,
-                "bidirectional": r.bidirectional, "dropout": r.dropout, "pooling": self.pooling,
-                "mean": self.mean.tolist(), "std": self.std.tolist(), "dtype": self.dtype.name}
+                "bidirectional": r.bidirectional, "dropout": r.dropout, "proj_size": r.proj_size,
+                "pooling": self.pooling, "mean": self.mean.tolist(), "std": self.std.tolist(), "dtype": self.dtype.name}
 
     @staticmethod
     def encoder_shapes(config: dict, input_size: int, out_features: int) -> dict[str, tuple]:
@@ -91,9 +91,11 @@ class SequenceEncoder(Model):
         H = check_int("hidden_size", config.get("hidden_size", 64))
         L = config.get("num_layers", 1)
         bidirectional = bool(config.get("bidirectional", False))
-        rnn = recurrent_shapes(config.get("cell", "lstm"), input_size, H, L, bidirectional=bidirectional)
+        P = config.get("proj_size", 0)
+        rnn = recurrent_shapes(config.get("cell", "lstm"), input_size, H, L, bidirectional=bidirectional,
+                               proj_size=P)
         Dn = 2 if bidirectional else 1
-        return {**{f"rnn.{k}": v for k, v in rnn.items()}, "fc.weight": (out_features, Dn * H),
+        return {**{f"rnn.{k}": v for k, v in rnn.items()}, "fc.weight": (out_features, Dn * (P or H)),
                 "fc.bias": (out_features,)}
 
     def describe_encoder(self) -> str:
@@ -129,7 +131,8 @@ class SequenceEncoder(Model):
 
     # -- the encoder ----------------------------------------------------------------------------------
     def _features(self, x, lengths):
-        """(N, T, C) raw inputs -> (N, Dn*H) features; keeps what :meth:`_features_backward` needs."""
+        """(N, T, C) raw inputs -> (N, Dn*H) features (P for H with a projection); keeps what
+        :meth:`_features_backward` needs."""
         xs = (x - self.mean) / self.std  # padding is zeroed by the layer
         out, state = self.rnn.forward(xs.astype(self.dtype), None, lengths)
         h = state[0] if isinstance(state, tuple) else state  # (L*Dn, N, H)
@@ -148,12 +151,13 @@ class SequenceEncoder(Model):
     def _features_backward(self, dfeats) -> None:
         shape, w = self._cache
         N = shape[0]
-        Dn, L, H = self.rnn.num_directions, self.rnn.num_layers, self.rnn.hidden_size
+        Dn, L, H = self.rnn.num_directions, self.rnn.num_layers, self.rnn.output_size
         if self.pooling == "last":
-            dh = np.zeros(self.rnn.state_shape(N), self.dtype)
+            shapes = self.rnn.state_shapes(N)
+            dh = np.zeros(shapes[0], self.dtype)
             for d in range(Dn):
                 dh[(L - 1) * Dn + d] = dfeats[:, d * H : (d + 1) * H]
-            dstate = (dh, np.zeros_like(dh)) if self.rnn.n_states == 2 else dh
+            dstate = (dh, np.zeros(shapes[1], self.dtype)) if self.rnn.n_states == 2 else dh
             self.rnn.backward(None, dstate, input_grad=False)
         else:
             dout = w[..., None] * dfeats[:, None, :]

@@ -30,11 +30,12 @@ class NextTokenModel(Model):
     vocab: a :class:`~rnnlab.data.Vocab` or a list of tokens (V of them).
     cell: "rnn", "lstm" or "gru"; embedding_dim: E; hidden_size: H; num_layers: stacked
     recurrent layers; dropout: between stacked layers, in training only; nonlinearity:
-    "tanh" or "relu" (cell="rnn" only); dtype: float32 (default) or float64; rng: seed or
+    "tanh" or "relu" (cell="rnn" only); proj_size: P, the LSTM's projection (0: none; see
+    :class:`~rnnlab.nn.LSTM`); dtype: float32 (default) or float64; rng: seed or
     Generator for the initial weights and the dropout masks.
 
     Children (PyTorch names): ``embedding`` (V, E), ``rnn`` (the recurrent layer, E -> H,
-    whatever the cell), ``fc`` (H -> V).
+    whatever the cell), ``fc`` (H -> V, or P -> V with a projection).
 
     Example::
 
@@ -57,6 +58,7 @@ class NextTokenModel(Model):
         num_layers: int = 1,
         dropout: float = 0.0,
         nonlinearity: str = "tanh",
+        proj_size: int = 0,
         dtype=np.float32,
         rng=None,
     ):
@@ -74,8 +76,8 @@ class NextTokenModel(Model):
             raise ConfigError(f"nonlinearity applies to cell='rnn' only; {cell} has its own gates")
         self.embedding = Embedding(V, embedding_dim, dtype=dt, rng=g)
         self.rnn = CELL_TYPES[cell](embedding_dim, hidden_size, num_layers, dropout=dropout, batch_first=False,
-                                    dtype=dt, rng=g, **extra)
-        self.fc = Linear(hidden_size, V, dtype=dt, rng=g)
+                                    proj_size=proj_size, dtype=dt, rng=g, **extra)
+        self.fc = Linear(self.rnn.output_size, V, dtype=dt, rng=g)
         self._cols = np.arange(0)
         self._last = None
         self._finals = None
@@ -89,6 +91,7 @@ class NextTokenModel(Model):
             "num_layers": self.rnn.num_layers,
             "dropout": self.rnn.dropout,
             "nonlinearity": getattr(self.rnn, "nonlinearity", "tanh"),
+            "proj_size": self.rnn.proj_size,
             "dtype": self.dtype.name,
         }
 
@@ -101,9 +104,10 @@ class NextTokenModel(Model):
         V = len(vocab)
         E = check_int("embedding_dim", config.get("embedding_dim", 32))
         H = check_int("hidden_size", config.get("hidden_size", 50))
-        rnn = recurrent_shapes(config.get("cell", "rnn"), E, H, config.get("num_layers", 1))
+        P = config.get("proj_size", 0)
+        rnn = recurrent_shapes(config.get("cell", "rnn"), E, H, config.get("num_layers", 1), proj_size=P)
         return {"embedding.weight": (V, E), **{f"rnn.{k}": v for k, v in rnn.items()},
-                "fc.weight": (V, H), "fc.bias": (V,)}
+                "fc.weight": (V, P or H), "fc.bias": (V,)}
 
     def describe(self) -> str:
         """A one-line summary of the architecture, e.g. ``Embedding(26, 32) -> LSTM(32, 50) -> Linear(50, 26)``."""

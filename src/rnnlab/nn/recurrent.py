@@ -9,7 +9,10 @@ Dn directions (1 or 2), G gates (1 RNN, 4 LSTM, 3 GRU).
 
 Parameters, for each layer k and direction (suffix ``_reverse`` for the backward one):
 ``weight_ih_l{k}`` (G*H, D_k), ``weight_hh_l{k}`` (G*H, H), ``bias_ih_l{k}`` (G*H,),
-``bias_hh_l{k}`` (G*H,), with D_0 = D and D_k = Dn*H above.
+``bias_hh_l{k}`` (G*H,), with D_0 = D and D_k = Dn*H above. An LSTM with ``proj_size=P``
+(PyTorch's projection, ``h_t = W_hr (o * tanh(c_t))``) also has ``weight_hr_l{k}`` (P, H);
+its ``weight_hh_l{k}`` is then (4H, P), D_k = Dn*P, and h, the outputs and the hidden state
+have P features where the rest of this docstring says H (the cell state keeps H).
 
 Contract::
 
@@ -39,7 +42,7 @@ from rnnlab.errors import ConfigError
 from rnnlab.functional.recurrent import NONLINEARITIES
 from rnnlab.kernels import active_kernels
 from rnnlab.nn.recurrent_base import Recurrent
-from rnnlab.nn.recurrent_params import parameter_shapes
+from rnnlab.nn.recurrent_params import parameter_shapes, projection_name
 
 __all__ = ["CELL_TYPES", "GRU", "LSTM", "RNN", "Recurrent", "parameter_shapes"]
 
@@ -95,7 +98,7 @@ class RNN(Recurrent):
         (hbuf,) = cell_cache
         dh_n = None if dfinal is None else dfinal[0]
         da, dh0, dw_hh = active_kernels().rnn_recurrence_backward(dhs, dh_n, hbuf, w.w_hh, self.nonlinearity, sizes)
-        return da, da, (dh0,), dw_hh
+        return da, da, (dh0,), dw_hh, None
 
 
 class LSTM(Recurrent):
@@ -105,8 +108,11 @@ class LSTM(Recurrent):
     ``c_t = f * c_{t-1} + i * g``, ``h_t = o * tanh(c_t)``.
 
     ``LSTM(input_size, hidden_size, num_layers=1, *, bias=True, batch_first=True,
-    dropout=0.0, bidirectional=False, dtype=np.float32, rng=None)``. The state is the pair
-    ``(h, c)``, each (L*Dn, N, H); so is the state gradient. See the module docstring.
+    dropout=0.0, bidirectional=False, proj_size=0, dtype=np.float32, rng=None)``. The state is
+    the pair ``(h, c)``, each (L*Dn, N, H); so is the state gradient. With ``proj_size=P``
+    (0 < P < H) each step's output is projected, ``h_t = (o * tanh(c_t)) W_hr^T``, as in
+    ``torch.nn.LSTM(proj_size=P)``: h and the outputs have P features, c keeps H. See the
+    module docstring.
 
     Example::
 
@@ -118,6 +124,10 @@ class LSTM(Recurrent):
         ((2, 4, 10), (4, 2, 5), (20, 5))
         >>> bool((out[1, 2:] == 0).all())  # past the second sequence's end
         True
+        >>> projected = LSTM(3, 8, proj_size=2, rng=0)
+        >>> out, (h_n, c_n) = projected.forward(np.ones((2, 4, 3), np.float32))
+        >>> out.shape, h_n.shape, c_n.shape, projected.params["weight_hr_l0"].shape
+        ((2, 4, 2), (1, 2, 2), (1, 2, 8), (2, 8))
     """
 
     cell, gates, n_states = "lstm", 4, 2
@@ -126,26 +136,29 @@ class LSTM(Recurrent):
         H = self.hidden_size
         gates = np.empty((T, N, 4 * H), self.dtype)
         alloc = np.empty if packing is None else np.zeros
-        return gates, alloc((T + 1, N, H), self.dtype), alloc((T + 1, N, H), self.dtype)
+        return gates, alloc((T + 1, N, self.output_size), self.dtype), alloc((T + 1, N, H), self.dtype)
 
     def run(self, bufs, init_states, w, sizes):
         gates, hbuf, cbuf = bufs
         hbuf[0] = 0.0 if init_states is None else init_states[0]
         cbuf[0] = 0.0 if init_states is None else init_states[1]
-        tanh_c = active_kernels().lstm_recurrence_(gates, hbuf, cbuf, w.w_hh, sizes)
-        return hbuf[1:], (hbuf, cbuf), (hbuf, cbuf, gates, tanh_c)
+        tanh_c, m = active_kernels().lstm_recurrence_(gates, hbuf, cbuf, w.w_hh, sizes, w.w_hr)
+        return hbuf[1:], (hbuf, cbuf), (hbuf, cbuf, gates, tanh_c, m)
 
     def cell_step(self, layer, x, prev):
         h, c = prev
         gi, gh = self.gate_products(layer, x, h)
-        return active_kernels().lstm_cell(gi, gh, c)
+        h, c = active_kernels().lstm_cell(gi, gh, c)
+        if self.proj_size:
+            h = h @ self.params[projection_name(layer, 0)].T
+        return h, c
 
     def run_backward(self, dhs, dfinal, cell_cache, w, sizes):
-        hbuf, cbuf, gates, tanh_c = cell_cache
+        hbuf, cbuf, gates, tanh_c, m = cell_cache
         dh_n, dc_n = (None, None) if dfinal is None else dfinal
-        dgates, dh0, dc0, dw_hh = active_kernels().lstm_recurrence_backward(dhs, dh_n, dc_n, gates, hbuf, cbuf,
-                                                                            tanh_c, w.w_hh, sizes)
-        return dgates, dgates, (dh0, dc0), dw_hh
+        dgates, dh0, dc0, dw_hh, dw_hr = active_kernels().lstm_recurrence_backward(
+            dhs, dh_n, dc_n, gates, hbuf, cbuf, tanh_c, w.w_hh, sizes, w.w_hr, m)
+        return dgates, dgates, (dh0, dc0), dw_hh, dw_hr
 
 
 class GRU(Recurrent):
@@ -190,7 +203,7 @@ class GRU(Recurrent):
         dh_n = None if dfinal is None else dfinal[0]
         dgates, drec, dh0, dw_hh = active_kernels().gru_recurrence_backward(dhs, dh_n, gates, hbuf, rec_n, w.w_hh,
                                                                             sizes)
-        return dgates, drec, (dh0,), dw_hh
+        return dgates, drec, (dh0,), dw_hh, None
 
 
 CELL_TYPES = {"rnn": RNN, "lstm": LSTM, "gru": GRU}

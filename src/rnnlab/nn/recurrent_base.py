@@ -22,7 +22,13 @@ from rnnlab.functional.recurrent import Packing, reverse_time
 from rnnlab.nn import init
 from rnnlab.nn.inputs import SequenceInput, TokenInput
 from rnnlab.nn.module import Module, resolve_dtype
-from rnnlab.nn.recurrent_params import KernelWeights, parameter_names, parameter_shapes
+from rnnlab.nn.recurrent_params import (
+    KernelWeights,
+    check_proj_size,
+    parameter_names,
+    parameter_shapes,
+    projection_name,
+)
 
 
 class DirectionCache(NamedTuple):
@@ -52,11 +58,12 @@ class Recurrent(Module):
     n_states = 1  # 2 for LSTM: (h, c)
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, *, bias: bool = True,
-                 batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False, dtype=np.float32,
-                 rng=None):
+                 batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 dtype=np.float32, rng=None):
         super().__init__()
         self.input_size = check_int("input_size", input_size)
         self.hidden_size = check_int("hidden_size", hidden_size)
+        self.proj_size = check_proj_size(self.cell, self.hidden_size, proj_size)
         self.num_layers = check_int("num_layers", num_layers)
         self.dropout = check_probability("dropout", dropout)
         if dropout > 0 and self.num_layers == 1:
@@ -68,7 +75,7 @@ class Recurrent(Module):
         dt = resolve_dtype(dtype)
         self.rng = init.as_generator(rng)  # initial weights, then dropout masks
         shapes = parameter_shapes(self.cell, self.input_size, self.hidden_size, self.num_layers, self.bias,
-                                  self.bidirectional)
+                                  self.bidirectional, self.proj_size)
         count = sum(math.prod(shape) for shape in shapes.values())
         # parameters, gradients, the optimizer's two buffers, a backup and the kernels' per-call copies
         check_memory(f"{type(self).__name__}({self.input_size}, {self.hidden_size}, {self.num_layers} layer(s))",
@@ -84,11 +91,18 @@ class Recurrent(Module):
         """2 for a bidirectional layer, else 1."""
         return 2 if self.bidirectional else 1
 
+    @property
+    def output_size(self) -> int:
+        """The size of h, each direction's output: ``proj_size`` where an LSTM projects, else ``hidden_size``."""
+        return self.proj_size or self.hidden_size
+
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         s += self.cell_options_repr()
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
         if not self.bias:
             s += ", bias=False"
         if not self.batch_first:
@@ -107,6 +121,8 @@ class Recurrent(Module):
             inner += f", {self.num_layers} layers" + (f", dropout {self.dropout:g}" if self.dropout else "")
         if self.cell == "rnn":
             inner += f", {self.nonlinearity}"
+        if self.proj_size:
+            inner += f", projected to {self.proj_size}"
         if self.bidirectional:
             inner += ", bidirectional"
         return f"{self.cell.upper()}({inner})"
@@ -115,27 +131,30 @@ class Recurrent(Module):
         """The cell's own constructor options for ``repr`` (e.g. the RNN's nonlinearity)."""
         return ""
 
-    def state_shape(self, N: int) -> tuple[int, int, int]:
-        """Shape of the hidden state (and of the LSTM cell state) for a batch of N: (L*Dn, N, H)."""
-        return (self.num_layers * self.num_directions, N, self.hidden_size)
+    def state_shapes(self, N: int) -> tuple[tuple[int, int, int], ...]:
+        """The shapes of the state's parts for a batch of N: h (L*Dn, N, H) (P with a projection),
+        and the LSTM's cell state c (L*Dn, N, H)."""
+        LD = self.num_layers * self.num_directions
+        return ((LD, N, self.output_size), (LD, N, self.hidden_size))[: self.n_states]
 
     # -- states ----------------------------------------------------------------------------------
     def state_parts(self, state, N: int) -> tuple | None:
-        """A user's state -> a tuple of (L*Dn, N, H) arrays in the layer's dtype (h, and c for an
-        LSTM), or None for None. A ShapeError says what the state should be."""
+        """A user's state -> a tuple of arrays of :meth:`state_shapes` in the layer's dtype (h, and c
+        for an LSTM), or None for None. A ShapeError says what the state should be."""
         if state is None:
             return None
-        shape, name = self.state_shape(N), type(self).__name__
+        shapes, name = self.state_shapes(N), type(self).__name__
         if self.n_states == 2:
             if not isinstance(state, (tuple, list)) or len(state) != 2:
-                raise ShapeError(f"{name} state should be a pair (h0, c0) of arrays of shape {shape}")
+                raise ShapeError(f"{name} state should be a pair (h0, c0) of arrays of shapes {shapes[0]} and "
+                                 f"{shapes[1]}")
             parts = tuple(state)
         else:
             if isinstance(state, (tuple, list)):
-                raise ShapeError(f"{name} state should be one array of shape {shape}, not a tuple")
+                raise ShapeError(f"{name} state should be one array of shape {shapes[0]}, not a tuple")
             parts = (state,)
         out = []
-        for part, s in zip(("h0", "c0"), parts, strict=False):
+        for part, s, shape in zip(("h0", "c0"), parts, shapes, strict=False):
             s = np.asarray(s)
             if s.shape != shape:
                 raise ShapeError(f"{name} initial state {part} should have shape {shape}, got {s.shape}")
@@ -168,7 +187,7 @@ class Recurrent(Module):
         inputs: a :class:`~rnnlab.nn.SequenceInput` (T, N, D), a (T, N, D) array, or a
         :class:`~rnnlab.nn.TokenInput` (token ids (T, N) read through an Embedding of size D);
         state and lengths: as for :meth:`forward`. Returns ``(out, state)``: out (T, N, Dn*H)
-        and the final state. :meth:`backward_time_major` is its backward pass.
+        and the final state (P for H with a projection). :meth:`backward_time_major` is its backward pass.
         """
         if not isinstance(inputs, (SequenceInput, TokenInput)):
             inputs = SequenceInput(inputs)
@@ -194,15 +213,16 @@ class Recurrent(Module):
     def _run_layers(self, inputs, states, packing, dt):
         """The sorted core: every layer and direction in turn. Returns (out (T, N, Dn*H), finals tuple)."""
         T, N = inputs.steps_and_batch
-        L, Dn, H = self.num_layers, self.num_directions, self.hidden_size
+        L, Dn, H, Ho = self.num_layers, self.num_directions, self.hidden_size, self.output_size
         sizes = None if packing is None else packing.batch_sizes
-        finals = tuple(np.empty((L * Dn, N, H), dt) for _ in range(self.n_states))
+        finals = tuple(np.empty(shape, dt) for shape in self.state_shapes(N))
         directions, masks = [], []
         for layer in range(L):
             out = None
             for d in range(Dn):
                 k = layer * Dn + d
-                w = KernelWeights(self.cell, H, dt, *(self.params.get(n) for n in parameter_names(layer, d)))
+                w = KernelWeights(self.cell, H, dt, *(self.params.get(n) for n in parameter_names(layer, d)),
+                                  w_hr=self.params.get(projection_name(layer, d)))
                 bufs = self.new_buffers(T, N, packing)
                 source = inputs if d == 0 else inputs.reversed(packing)
                 projection = source.project(w.w_ih, w.bias, bufs[0])
@@ -218,8 +238,8 @@ class Recurrent(Module):
                     out = hs
                 else:
                     if out is None:
-                        out = np.empty((T, N, Dn * H), dt)
-                    out[..., d * H : (d + 1) * H] = hs
+                        out = np.empty((T, N, Dn * Ho), dt)
+                    out[..., d * Ho : (d + 1) * Ho] = hs
                 directions.append(DirectionCache(w, source, projection, cell_cache))
             mask = None
             if self.dropout and self.training and layer < L - 1:
@@ -238,7 +258,7 @@ class Recurrent(Module):
         """One time step for streaming inference: the next input, the carried state, no gradients.
 
         x: (N, D), one step of N sequences; state: as for :meth:`forward`, or None (zeros).
-        Returns ``(out, state)``: out (N, H), the last layer's output, and the new state.
+        Returns ``(out, state)``: out (N, H) (P with a projection), the last layer's output, and the new state.
         The same numbers as :meth:`forward` over the whole sequence (evaluation mode: no
         dropout), computed straight from the parameters, with nothing cached: the fast way to
         feed a generator one token at a time. Unidirectional layers only (a reverse direction
@@ -252,7 +272,7 @@ class Recurrent(Module):
         N = x.shape[0]
         states = self.state_parts(state, N)
         if states is None:
-            states = tuple(np.zeros(self.state_shape(N), self.dtype) for _ in range(self.n_states))
+            states = tuple(np.zeros(shape, self.dtype) for shape in self.state_shapes(N))
         new = tuple(np.empty_like(s) for s in states)
         inp = x.astype(self.dtype, copy=False)
         for layer in range(self.num_layers):
@@ -264,7 +284,7 @@ class Recurrent(Module):
 
     def gate_products(self, layer: int, x: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(x W_ih^T + b_ih, h W_hh^T + b_hh)`` of a layer's forward direction, PyTorch's gate order:
-        x (N, D_layer), h (N, H) -> two (N, G*H) arrays (what a streaming step starts from)."""
+        x (N, D_layer), h (N, H or P) -> two (N, G*H) arrays (what a streaming step starts from)."""
         w_ih, w_hh, b_ih, b_hh = (self.params.get(n) for n in parameter_names(layer, 0))
         gi = x @ w_ih.T
         gh = h @ w_hh.T
@@ -282,7 +302,7 @@ class Recurrent(Module):
         """
         if dout is not None and self._cache is not None:
             dout = np.asarray(dout)
-            T, N, width = self._cache.steps, self._cache.batch, self.num_directions * self.hidden_size
+            T, N, width = self._cache.steps, self._cache.batch, self.num_directions * self.output_size
             want = (N, T, width) if self.batch_first else (T, N, width)
             if dout.shape != want:
                 raise ShapeError(f"{type(self).__name__}.backward: dout should have shape {want}, got {dout.shape}")
@@ -301,7 +321,7 @@ class Recurrent(Module):
         if self._cache is None:
             raise RnnlabError(f"{type(self).__name__}.backward() was called before forward(): run forward first")
         packing, T, N = self._cache.packing, self._cache.steps, self._cache.batch
-        Dn, H = self.num_directions, self.hidden_size
+        Dn, H = self.num_directions, self.output_size
         if dout is not None:
             dout = np.asarray(dout)
             if dout.shape != (T, N, Dn * H):
@@ -325,9 +345,9 @@ class Recurrent(Module):
     def _backward_layers(self, dout, dstates, input_grad: bool):
         """The sorted core of the backward pass: returns (dx (T, N, D) or None, dstate0 tuple)."""
         cache = self._cache
-        L, Dn, H = self.num_layers, self.num_directions, self.hidden_size
+        L, Dn, H = self.num_layers, self.num_directions, self.output_size
         sizes = None if cache.packing is None else cache.packing.batch_sizes
-        dstate0 = tuple(np.empty((L * Dn, cache.batch, H), self.dtype) for _ in range(self.n_states))
+        dstate0 = tuple(np.empty(shape, self.dtype) for shape in self.state_shapes(cache.batch))
         dlayer = dout
         for layer in range(L - 1, -1, -1):
             if cache.dropout_masks[layer] is not None and dlayer is not None:
@@ -342,13 +362,16 @@ class Recurrent(Module):
                     if d == 1:
                         dhs = reverse_time(dhs, cache.packing)
                 dfinal = None if dstates is None else tuple(s[k] for s in dstates)
-                dproj, drec, dinit, dw_hh = self.run_backward(dhs, dfinal, direction.cell, direction.weights, sizes)
+                dproj, drec, dinit, dw_hh, dw_hr = self.run_backward(dhs, dfinal, direction.cell, direction.weights,
+                                                                     sizes)
                 for j, g in enumerate(dinit):
                     dstate0[j][k] = g
                 dw_ih, db_ih, dx = direction.source.project_backward(direction.projection, dproj,
                                                                      input_grad or layer > 0)
                 db_hh = db_ih if drec is dproj else drec.reshape(-1, drec.shape[-1]).sum(axis=0)
                 direction.weights.add_gradients(parameter_names(layer, d), (dw_ih, dw_hh, db_ih, db_hh), self.grads)
+                if dw_hr is not None:  # the projection's rows and columns are PyTorch's own
+                    self.grads[projection_name(layer, d)] += dw_hr
                 if dx is not None:
                     if d == 1:
                         dx = reverse_time(dx, cache.packing)
@@ -366,7 +389,8 @@ class Recurrent(Module):
         raise NotImplementedError
 
     def run_backward(self, dhs, dfinal, cell_cache, w: KernelWeights, sizes):  # pragma: no cover - abstract
-        """The kernel's backward: returns ``(dproj, drec, dinit states, dW_hh)`` in internal form."""
+        """The kernel's backward: returns ``(dproj, drec, dinit states, dW_hh, dW_hr or None)``, dW_hh in
+        internal form, dW_hr (an LSTM's projection) in PyTorch's."""
         raise NotImplementedError
 
     def cell_step(self, layer: int, x: np.ndarray, prev: tuple) -> tuple:  # pragma: no cover - abstract

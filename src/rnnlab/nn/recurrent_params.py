@@ -2,7 +2,9 @@
 
 Names and shapes, for each layer k and direction (suffix ``_reverse`` for the backward one):
 ``weight_ih_l{k}`` (G*H, D_k), ``weight_hh_l{k}`` (G*H, H), ``bias_ih_l{k}`` (G*H,),
-``bias_hh_l{k}`` (G*H,), with D_0 = D and D_k = Dn*H above. The kernels in rnnlab.functional
+``bias_hh_l{k}`` (G*H,), with D_0 = D and D_k = Dn*H above. An LSTM with a projection
+(``proj_size`` P) also has ``weight_hr_l{k}`` (P, H), and its ``weight_hh_l{k}`` is (4H, P) and
+D_k = Dn*P above (PyTorch's layout). The kernels in rnnlab.functional
 read them in an internal form (:class:`KernelWeights`): LSTM gates reordered, sigmoid rows
 halved, biases folded.
 """
@@ -26,22 +28,42 @@ def parameter_names(layer: int, direction: int) -> tuple[str, str, str, str]:
     return f"weight_ih{sfx}", f"weight_hh{sfx}", f"bias_ih{sfx}", f"bias_hh{sfx}"
 
 
+def projection_name(layer: int, direction: int) -> str:
+    """PyTorch's name of an LSTM's projection weight: ``weight_hr_l{k}[_reverse]``."""
+    return f"weight_hr_l{layer}" + ("_reverse" if direction else "")
+
+
+def check_proj_size(cell: str, hidden_size: int, proj_size) -> int:
+    """``proj_size`` validated: 0 (none), or, for an LSTM only, a size below ``hidden_size``."""
+    if isinstance(proj_size, bool) or not isinstance(proj_size, (int, np.integer)) or proj_size < 0:
+        raise ConfigError(f"proj_size should be a non-negative integer (0: no projection), got {proj_size!r}")
+    if proj_size and cell != "lstm":
+        raise ConfigError(f"proj_size applies to the LSTM only, not to cell {cell!r}; leave it 0")
+    if proj_size and proj_size >= hidden_size:
+        raise ConfigError(f"proj_size ({proj_size}) should be smaller than hidden_size ({hidden_size})")
+    return int(proj_size)
+
+
 def parameter_shapes(cell: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                     bidirectional: bool = False) -> dict[str, tuple]:
+                     bidirectional: bool = False, proj_size: int = 0) -> dict[str, tuple]:
     """The names and shapes of a recurrent layer's parameters, in PyTorch's order (nothing allocated)."""
     if not isinstance(cell, str) or cell not in GATES:
         raise ConfigError(f"cell should be one of {', '.join(GATES)}, got {cell!r}")
     D, H = check_int("input_size", input_size), check_int("hidden_size", hidden_size)
     L = check_int("num_layers", num_layers)
+    P = check_proj_size(cell, H, proj_size)
+    out = P or H  # the size of h: the projection's, or the hidden size
     G, dirs = GATES[cell] * H, 2 if bidirectional else 1
     shapes = {}
     for layer in range(L):
-        d_in = D if layer == 0 else H * dirs
+        d_in = D if layer == 0 else out * dirs
         for d in range(dirs):
             w_ih, w_hh, b_ih, b_hh = parameter_names(layer, d)
-            shapes[w_ih], shapes[w_hh] = (G, d_in), (G, H)
+            shapes[w_ih], shapes[w_hh] = (G, d_in), (G, out)
             if bias:
                 shapes[b_ih], shapes[b_hh] = (G,), (G,)
+            if P:
+                shapes[projection_name(layer, d)] = (P, H)
     return shapes
 
 
@@ -53,10 +75,11 @@ class KernelWeights:
     internal weights map back to PyTorch's rows as ``g[rows] += scale * d_internal``.
     """
 
-    __slots__ = ("bias", "bias_hn", "rows", "scale", "w_hh", "w_ih")
+    __slots__ = ("bias", "bias_hn", "rows", "scale", "w_hh", "w_hr", "w_ih")
 
-    def __init__(self, cell: str, hidden_size: int, dtype, w_ih, w_hh, b_ih, b_hh):
+    def __init__(self, cell: str, hidden_size: int, dtype, w_ih, w_hh, b_ih, b_hh, w_hr=None):
         H = hidden_size
+        self.w_hr = w_hr  # an LSTM's projection (P, H), or None: its columns are h's, in no gate order
         self.rows, self.scale = None, None
         if cell == "lstm":
             self.rows, self.scale = internal_rows(H, dtype)

@@ -7,6 +7,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from rnnlab.config import check_fields, from_dict, option
 from rnnlab.errors import ConfigError
+from rnnlab.nn.recurrent_params import check_proj_size
 from rnnlab.training.config import TrainConfig
 
 SECTIONS = ("data", "model", "train")
@@ -25,10 +26,13 @@ class RecurrentModelConfig:
     hidden_size: int = option(64, "recurrent hidden units", minimum=1)
     num_layers: int = option(1, "stacked recurrent layers", minimum=1)
     dropout: float = option(0.0, "dropout between stacked layers, in training only", minimum=0.0, below=1.0)
+    proj_size: int = option(0, "LSTM only: project each step's output down to this size, below hidden-size "
+                               "(PyTorch's proj_size); 0: no projection", minimum=0)
     dtype: str = option("float32", "floating-point precision", choices=DTYPES)
 
     def __post_init__(self):
         check_fields(self)
+        check_proj_size(self.cell, self.hidden_size, self.proj_size)
 
 
 @dataclass
