@@ -68,11 +68,13 @@ def random_state(layer, N, rng):
     return parts if layer.n_states == 2 else parts[0]
 
 
-def make(seed=0, **train) -> Trainer:
-    """A small Trainer: a 2-layer LSTM with dropout on the letter task, 4 epochs, fixed seeds."""
+def make(seed=0, recurrent_dropout=0.0, **train) -> Trainer:
+    """A small Trainer: a 2-layer LSTM with dropout (and recurrent_dropout) on the letter task, 4 epochs,
+    fixed seeds."""
     x, y = letter_task(96, rng=1)
     xv, yv = letter_task(32, rng=2)
-    model = NextTokenModel(LETTERS, cell="lstm", hidden_size=8, num_layers=2, dropout=0.3, rng=seed)
+    model = NextTokenModel(LETTERS, cell="lstm", hidden_size=8, num_layers=2, dropout=0.3,
+                           recurrent_dropout=recurrent_dropout, rng=seed)
     cfg = TrainConfig(**{"epochs": 4, "batch_size": 16, "lr": 0.01, "seed": 5, "progress": False, **train})
     return Trainer(model, (x, y), cfg, validation=(xv, yv))
 

@@ -91,6 +91,23 @@ def test_a_projected_lstm_trains_resumes_and_generates_from_the_command_line(tmp
     assert not (out / "model.onnx").exists()
 
 
+def test_recurrent_dropout_trains_and_resumes_from_the_command_line(tmp_path, capsys):
+    (tmp_path / "book.txt").write_text(TEXT, encoding="utf-8")
+    out = tmp_path / "run"
+    args = ["train", "text", str(tmp_path / "book.txt"), "--hidden-size", "8", "--recurrent-dropout", "0.25",
+            "--embedding-dim", "4", "--seq-len", "12", "--batch-size", "4", "--epochs", "1", "--quiet"]
+    assert main([*args, "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert load_model(out / "model.npz").rnn.recurrent_dropout == 0.25
+    assert json.loads((out / "config.json").read_text())["model"]["recurrent_dropout"] == 0.25
+    assert "recurrent dropout 0.25" in run_json(["info", str(out)], capsys)["architecture"]
+    assert main(["resume", str(out), "--epochs", "2", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main([*args[:3], "--recurrent-dropout", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "argument --recurrent-dropout: expected a number >= 0 and < 1, got '1'" in err
+
+
 def test_generate_streams_text(text_run, capsys):
     assert main(["generate", str(text_run), "--prime", "It is a", "--length", "40", "--seed", "1",
                  "--temperature", "0.8"]) == 0

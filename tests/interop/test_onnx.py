@@ -94,6 +94,15 @@ def test_a_next_token_model_gives_its_log_probabilities_and_streams_with_the_sta
     assert max_diff(np.concatenate([first[0], rest[0]], axis=1), log_probs) < TOL
 
 
+def test_recurrent_dropout_is_training_only_and_exports_as_the_plain_layer(rng):
+    model = NextTokenModel(list("abcd"), cell="lstm", embedding_dim=3, hidden_size=5, num_layers=2,
+                           recurrent_dropout=0.5, rng=rng)
+    ids = rng.integers(0, 4, (2, 6))
+    log_probs, *_ = session(onnx_model(model)).run(None, {"ids": ids})
+    scores, _ = model.eval().forward(ids)
+    assert max_diff(log_probs, scores - np.log(np.exp(scores.astype(np.float64)).sum(-1, keepdims=True))) < TOL
+
+
 def test_a_char_lm_greedy_text_through_onnxruntime_is_rnnlab_s():
     text = "the cat sat on the mat. the dog sat on the log. " * 30
     model = CharLM.from_text(text, cell="gru", hidden_size=24, embedding_dim=8, num_layers=1, rng=0)

@@ -59,6 +59,15 @@ def test_converted_layer_computes_the_same(rng):
     np.testing.assert_allclose(c, t_c.detach().numpy(), rtol=1e-12, atol=1e-14)
 
 
+def test_recurrent_dropout_converts_with_a_warning_that_pytorch_has_none(rng):
+    layer = LSTM(3, 4, recurrent_dropout=0.3, dtype=np.float64, rng=rng)
+    with pytest.warns(UserWarning, match="recurrent_dropout=0.3"):
+        module = to_torch(layer)
+    x = rng.standard_normal((2, 5, 3))
+    np.testing.assert_allclose(layer.eval().forward(x)[0], module(torch.from_numpy(x))[0].detach().numpy(),
+                               rtol=1e-12, atol=1e-14)
+
+
 def test_modes_and_unsupported_modules():
     layer = GRU(2, 3, rng=0)
     layer.eval()

@@ -33,6 +33,18 @@ def test_a_projected_lstm_classifier_gradients_and_model_file(bidirectional, rng
     np.testing.assert_array_equal(again.predict_proba(x, lengths), model.predict_proba(x, lengths))
 
 
+def test_recurrent_dropout_classifier_trains_and_is_saved(rng, tmp_path):
+    model = SequenceClassifier(3, 2, cell="gru", hidden_size=5, bidirectional=True, recurrent_dropout=0.3, rng=rng)
+    x, lengths, y = rng.standard_normal((4, 6, 3)), np.array([6, 2, 5, 1]), rng.integers(0, 2, 4)
+    model.fit_scaling(x, lengths)
+    model.train()
+    model.train_batch(x, lengths, y)
+    assert len(model.rnn.recurrent_masks) == 2
+    again = load_model(model.save(tmp_path / "m.npz"))
+    assert again.get_config()["recurrent_dropout"] == 0.3
+    np.testing.assert_array_equal(again.predict_proba(x, lengths), model.predict_proba(x, lengths))
+
+
 def test_padding_never_matters(rng):
     model = SequenceClassifier(2, 3, cell="lstm", hidden_size=5, bidirectional=True, pooling="mean", rng=rng)
     x, lengths = rng.standard_normal((3, 7, 2)), np.array([7, 3, 5])

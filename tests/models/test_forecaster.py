@@ -112,6 +112,16 @@ def test_a_projected_lstm_forecaster_gradients_and_model_file(future, rng, tmp_p
     np.testing.assert_array_equal(again.predict(x, f), model.predict(x, f))
 
 
+def test_recurrent_dropout_reaches_the_encoder_and_the_decoder(rng, tmp_path):
+    model = Forecaster(["y", "hour"], ["y"], future=["hour"], horizon=2, hidden_size=4, recurrent_dropout=0.5,
+                       mean=[1.0, 0.0], std=[2.0, 1.0], rng=rng)
+    assert model.rnn.recurrent_dropout == model.decoder.recurrent_dropout == 0.5
+    again = load_model(model.save(tmp_path / "m.npz"))
+    assert again.decoder.recurrent_dropout == 0.5
+    x, f = rng.standard_normal((2, 4, 2)), rng.standard_normal((2, 2, 1))
+    np.testing.assert_array_equal(again.predict(x, f), model.predict(x, f))
+
+
 @pytest.mark.parametrize("loss", ["quantile", "gaussian"])
 def test_probabilistic_forecasters_without_covariates_gradients(loss, rng):
     model = Forecaster(["a", "b"], horizon=2, hidden_size=4, loss=loss, mean=[0.5, 0.0], std=[1.0, 3.0],

@@ -162,6 +162,27 @@ def test_model_dropout_gradients_with_a_fixed_mask(rng):
     assert check_model(model, ids, targets).max_error < 1e-6
 
 
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_recurrent_dropout_model_gradients_with_a_fixed_mask_and_model_file(rng, cell, tmp_path):
+    model = NextTokenModel(list("abcde"), cell=cell, embedding_dim=3, hidden_size=4, num_layers=2, dropout=0.2,
+                           recurrent_dropout=0.4, dtype=np.float64, rng=rng)
+    ids, targets = rng.integers(0, 5, (3, 4)), rng.integers(0, 5, (3, 4))
+    state = model.rnn.rng.bit_generator.state
+    original = model._loss
+
+    def fixed(*args):
+        model.rnn.rng.bit_generator.state = state
+        return original(*args)
+
+    model._loss = fixed
+    model.train()
+    assert check_model(model, ids, targets).max_error < 1e-6
+    assert len(model.rnn.recurrent_masks) == 2
+    again = load_model(model.save(tmp_path / "m.npz"))
+    assert again.rnn.recurrent_dropout == 0.4 and "recurrent dropout 0.4" in again.describe()
+    np.testing.assert_array_equal(again.eval().forward(ids)[0], model.eval().forward(ids)[0])
+
+
 def test_cell_options_are_checked():
     with pytest.raises(ConfigError, match="cell should be one of rnn, lstm, gru"):
         NextTokenModel(LETTERS, cell="transformer")

@@ -98,7 +98,8 @@ def test_fit_hands_the_optimizer_clipped_gradients(clip_value, clip_norm):
         assert maxes.max() <= clip_value
 
 
-@pytest.mark.parametrize("train", [{}, {"optimizer": "sgd", "momentum": 0.9, "schedule": "step", "step_size": 1},
+@pytest.mark.parametrize("train", [{}, {"recurrent_dropout": 0.25},
+                                   {"optimizer": "sgd", "momentum": 0.9, "schedule": "step", "step_size": 1},
                                    {"schedule": "plateau", "plateau_patience": 1, "gamma": 0.7},
                                    {"optimizer": "adamw", "weight_decay": 0.05},
                                    {"optimizer": "rmsprop", "momentum": 0.5, "lr": 3e-3},

@@ -21,7 +21,7 @@ import functools
 import numpy as np
 
 from rnnlab.functional.activations import half_tanh_to_sigmoid_, sigmoid_
-from rnnlab.functional.recurrent import start_rows, step_sizes
+from rnnlab.functional.recurrent import product_input, product_inputs, start_rows, step_sizes
 
 
 @functools.lru_cache(maxsize=64)
@@ -33,7 +33,7 @@ def internal_scale(hidden_size: int, dtype) -> np.ndarray:
     return scale
 
 
-def gru_recurrence_(gates, hbuf, rec_n, weight_hh, bias_hn=None, batch_sizes=None):
+def gru_recurrence_(gates, hbuf, rec_n, weight_hh, bias_hn=None, batch_sizes=None, mask=None):
     """Run the GRU recurrence in place.
 
     gates: (T, N, 3H) input projections (r, z, n; r and z rows halved) with b_ir + b_hr,
@@ -41,16 +41,19 @@ def gru_recurrence_(gates, hbuf, rec_n, weight_hh, bias_hn=None, batch_sizes=Non
     hbuf: (T + 1, N, H); ``hbuf[0]`` holds the initial state; the rest is filled.
     rec_n: (T, N, H), filled with ``h_{t-1} W_hn^T + b_hn`` (kept for the backward pass).
     weight_hh: (3H, H), r and z rows halved; bias_hn: (H,) or None.
+    mask: (N, H) recurrent dropout on h_{t-1} inside the product (not on ``z * h_{t-1}``;
+        :func:`~rnnlab.functional.recurrent.product_input`), or None.
     """
     T, N, G = gates.shape
     H = G // 3
     whh_t = np.ascontiguousarray(weight_hh.T)  # BLAS is ~2x faster on it than on a transposed view
     rec = np.empty((N, G), gates.dtype)
     tmp = np.empty((N, H), gates.dtype)
+    masked = None if mask is None else np.empty((N, H), gates.dtype)
     for t, n in enumerate(step_sizes(batch_sizes, T, N)):
         a = gates[t, :n]
         r_all = rec[:n]
-        np.matmul(hbuf[t, :n], whh_t, out=r_all)
+        np.matmul(product_input(hbuf[t, :n], mask, masked), whh_t, out=r_all)
         rz = a[:, : 2 * H]
         rz += r_all[:, : 2 * H]
         np.tanh(rz, out=rz)
@@ -70,11 +73,12 @@ def gru_recurrence_(gates, hbuf, rec_n, weight_hh, bias_hn=None, batch_sizes=Non
         h += nn
 
 
-def gru_recurrence_backward(dhs, dh_n, gates, hbuf, rec_n, weight_hh, batch_sizes=None):
+def gru_recurrence_backward(dhs, dh_n, gates, hbuf, rec_n, weight_hh, batch_sizes=None, mask=None):
     """Backpropagation through time for :func:`gru_recurrence_`.
 
     dhs: (T, N, H) gradient with respect to the outputs, or None; dh_n: (N, H) gradient with
-    respect to each sequence's final state, or None.
+    respect to each sequence's final state, or None; mask: the forward pass's recurrent
+    dropout mask, or None.
 
     Returns ``(dgates, drec, dh0, dweight_hh)``: dgates (T, N, 3H) the gradient of the input
     projections (r, z, n pre-activations), drec (T, N, 3H) that of the recurrent products
@@ -110,9 +114,11 @@ def gru_recurrence_backward(dhs, dh_n, gates, hbuf, rec_n, weight_hh, batch_size
         np.multiply(dan, r[t, :n], out=drec[t, :n, 2 * H :])
         np.multiply(dhn, z[t, :n], out=tmp[:n])
         np.matmul(drec[t, :n], weight_hh, out=dhn)
+        if mask is not None:
+            dhn *= mask[:n]
         dhn += tmp[:n]  # the gradient reaching h_{t-1}
     dgates[..., : 2 * H] = drec[..., : 2 * H]
-    dweight_hh = drec.reshape(T * N, G).T @ hbuf[:-1].reshape(T * N, H)
+    dweight_hh = drec.reshape(T * N, G).T @ product_inputs(hbuf, mask)
     return dgates, drec, dh, dweight_hh
 
 

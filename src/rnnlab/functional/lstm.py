@@ -18,7 +18,7 @@ import functools
 import numpy as np
 
 from rnnlab.functional.activations import half_tanh_to_sigmoid_, sigmoid_
-from rnnlab.functional.recurrent import start_rows, step_sizes
+from rnnlab.functional.recurrent import product_input, product_inputs, start_rows, step_sizes
 
 # PyTorch's gate blocks are (i, f, g, o); the internal order is (o, i, f, g)
 TO_INTERNAL = (3, 0, 1, 2)
@@ -36,7 +36,7 @@ def internal_rows(hidden_size: int, dtype) -> tuple[np.ndarray, np.ndarray]:
     return rows, scale
 
 
-def lstm_recurrence_(gates, hbuf, cbuf, weight_hh, batch_sizes=None, weight_hr=None):
+def lstm_recurrence_(gates, hbuf, cbuf, weight_hh, batch_sizes=None, weight_hr=None, mask=None):
     """Run the LSTM recurrence in place.
 
     gates: (T, N, 4H) input projections in internal form (order o, i, f, g; sigmoid rows
@@ -47,6 +47,8 @@ def lstm_recurrence_(gates, hbuf, cbuf, weight_hh, batch_sizes=None, weight_hr=N
     weight_hh: (4H, P) in internal form.
     weight_hr: (P, H), PyTorch's projection (``proj_size`` P), or None:
         ``h_t = (o * tanh(c_t)) W_hr^T``.
+    mask: (N, P) recurrent dropout on h_{t-1} before the product
+        (:func:`~rnnlab.functional.recurrent.product_input`), or None.
 
     Returns ``(tanh_c, m)``: tanh_c (T, N, H), and with a projection m (T, N, H), the outputs
     ``o * tanh(c_t)`` before it (else None), both kept for the backward pass.
@@ -61,9 +63,10 @@ def lstm_recurrence_(gates, hbuf, cbuf, weight_hh, batch_sizes=None, weight_hr=N
     m = None if weight_hr is None else alloc((T, N, H), gates.dtype)
     unprojected = hbuf[1:] if m is None else m
     whr_t = None if weight_hr is None else np.ascontiguousarray(weight_hr.T)
+    masked = None if mask is None else np.empty(hbuf.shape[1:], gates.dtype)
     for t, n in enumerate(step_sizes(batch_sizes, T, N)):
         a = gates[t, :n]
-        np.matmul(hbuf[t, :n], whh_t, out=rec[:n])
+        np.matmul(product_input(hbuf[t, :n], mask, masked), whh_t, out=rec[:n])
         a += rec[:n]
         np.tanh(a, out=a)  # all four gates at once: g = tanh(a_g), the others tanh(a / 2)
         half_tanh_to_sigmoid_(a[:, : 3 * H])  # o, i, f = sigmoid(a)
@@ -81,12 +84,13 @@ def lstm_recurrence_(gates, hbuf, cbuf, weight_hh, batch_sizes=None, weight_hr=N
 
 
 def lstm_recurrence_backward(dhs, dh_n, dc_n, gates, hbuf, cbuf, tanh_c, weight_hh, batch_sizes=None,
-                             weight_hr=None, m=None):
+                             weight_hr=None, m=None, mask=None):
     """Backpropagation through time for :func:`lstm_recurrence_`.
 
     dhs: (T, N, P) gradient with respect to the outputs, or None; dh_n (N, P), dc_n (N, H):
     gradients with respect to each sequence's final hidden and cell state, or None;
-    weight_hr and m: the projection and what the forward pass returned, or None.
+    weight_hr and m: the projection and what the forward pass returned, or None; mask: the
+    forward pass's recurrent dropout mask, or None.
 
     Returns ``(dgates, dh0, dc0, dweight_hh, dweight_hr)``: dgates (T, N, 4H) the gradient at
     every internal gate pre-activation (also that of the input projections), dh0 (N, P) and
@@ -132,8 +136,10 @@ def lstm_recurrence_backward(dhs, dh_n, dc_n, gates, hbuf, cbuf, tanh_c, weight_
         np.multiply(dcn[:, None, :], q_ifg[t, :n], out=da[:, 1:])
         dcn *= f[t, :n]  # now the gradient reaching c_{t-1}
         np.matmul(da.reshape(n, G), weight_hh, out=dh[:n])  # and h_{t-1}
+        if mask is not None:
+            dh[:n] *= mask[:n]
     dgates = dgates.reshape(T, N, G)
-    dweight_hh = dgates.reshape(T * N, G).T @ hbuf[:-1].reshape(T * N, P)
+    dweight_hh = dgates.reshape(T * N, G).T @ product_inputs(hbuf, mask)
     dweight_hr = None if dh_all is None else dh_all.reshape(T * N, P).T @ m.reshape(T * N, H)
     return dgates, dh, dc, dweight_hh, dweight_hr
 

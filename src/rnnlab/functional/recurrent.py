@@ -112,22 +112,40 @@ def step_sizes(batch_sizes, T: int, N: int) -> list[int]:
     return [N] * T if batch_sizes is None else batch_sizes
 
 
+# -- recurrent dropout: every kernel takes ``mask``, (N, H) or None -----------------------------
+# Gal and Ghahramani's variational dropout multiplies the input of the recurrent product,
+# ``(h_{t-1} * mask) W_hh^T``, by one mask per sequence for all steps; everything else that reads
+# h_{t-1} (the GRU's ``z * h_{t-1}``) and the LSTM's cell state see it unmasked.
+def product_input(h: np.ndarray, mask, out: np.ndarray) -> np.ndarray:
+    """The input of one step's recurrent product: h (n, H), or ``h * mask[:n]`` written into out."""
+    return h if mask is None else np.multiply(h, mask[: h.shape[0]], out=out[: h.shape[0]])
+
+
+def product_inputs(hbuf: np.ndarray, mask) -> np.ndarray:
+    """Every step's product input at once, ``hbuf[:-1]`` (times the mask): (T * N, H), for dW_hh."""
+    prev = hbuf[:-1] if mask is None else hbuf[:-1] * mask
+    return prev.reshape(-1, hbuf.shape[2])
+
+
 # -- Elman RNN ------------------------------------------------------------------------------
-def rnn_recurrence_(hbuf: np.ndarray, weight_hh: np.ndarray, nonlinearity: str = "tanh", batch_sizes=None):
-    """Run the Elman recurrence in place: ``h_t = act(p_t + h_{t-1} W_hh^T)``.
+def rnn_recurrence_(hbuf: np.ndarray, weight_hh: np.ndarray, nonlinearity: str = "tanh", batch_sizes=None,
+                    mask=None):
+    """Run the Elman recurrence in place: ``h_t = act(p_t + (h_{t-1} * mask) W_hh^T)``.
 
     hbuf: (T + 1, N, H); on entry ``hbuf[0]`` holds the initial state and ``hbuf[1:]`` the
     input projections p_t (biases included, zero at padding); on return ``hbuf[1:]`` holds
     the hidden states. weight_hh: (H, H). batch_sizes: see :class:`Packing`, or None.
+    mask: (N, H) recurrent dropout (:func:`product_input`), or None.
     Returns ``hbuf[1:]``, shape (T, N, H).
     """
     T, N = hbuf.shape[0] - 1, hbuf.shape[1]
     whh_t = np.ascontiguousarray(weight_hh.T)  # BLAS is ~2x faster on it than on a transposed view
     rec = np.empty(hbuf.shape[1:], hbuf.dtype)
+    masked = None if mask is None else np.empty_like(rec)
     relu = nonlinearity == "relu"
     for t, n in enumerate(step_sizes(batch_sizes, T, N)):
         r = rec[:n]
-        np.matmul(hbuf[t, :n], whh_t, out=r)
+        np.matmul(product_input(hbuf[t, :n], mask, masked), whh_t, out=r)
         h = hbuf[t + 1, :n]
         h += r
         if relu:
@@ -153,11 +171,12 @@ def start_rows(dh, dstate, n_next: int, n: int) -> None:
             dh[n_next:n] = dstate[n_next:n]
 
 
-def rnn_recurrence_backward(dhs, dh_n, hbuf, weight_hh, nonlinearity="tanh", batch_sizes=None):
+def rnn_recurrence_backward(dhs, dh_n, hbuf, weight_hh, nonlinearity="tanh", batch_sizes=None, mask=None):
     """Backpropagation through time for :func:`rnn_recurrence_`.
 
     dhs: (T, N, H) gradient with respect to the outputs ``hbuf[1:]``, or None.
     dh_n: (N, H) gradient with respect to each sequence's final state, or None.
+    mask: the forward pass's recurrent dropout mask, or None.
 
     Returns ``(da, dh0, dweight_hh)``: da (T, N, H) the gradient at every pre-activation
     (also the gradient of the input projections), dh0 (N, H), dweight_hh (H, H).
@@ -182,5 +201,7 @@ def rnn_recurrence_backward(dhs, dh_n, hbuf, weight_hh, nonlinearity="tanh", bat
             dhn += dhs[t, :n]
         np.multiply(dhn, deriv[t, :n], out=da[t, :n])
         np.matmul(da[t, :n], weight_hh, out=dhn)  # now the gradient reaching h_{t-1}
-    dweight_hh = da.reshape(T * N, H).T @ hbuf[:-1].reshape(T * N, H)  # pairs da_t with h_{t-1}
+        if mask is not None:
+            dhn *= mask[:n]
+    dweight_hh = da.reshape(T * N, H).T @ product_inputs(hbuf, mask)  # pairs da_t with h_{t-1}
     return da, dh, dweight_hh

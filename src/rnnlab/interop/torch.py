@@ -14,6 +14,8 @@ Example::
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from rnnlab.errors import ConfigError
@@ -41,6 +43,10 @@ def to_torch(layer):
         extra = {"nonlinearity": layer.nonlinearity} if layer.cell == "rnn" else {}
         if layer.proj_size:
             extra["proj_size"] = layer.proj_size
+        if layer.recurrent_dropout:
+            warnings.warn(f"torch.nn.{cls.__name__} has no recurrent dropout: the module computes what the layer "
+                          f"does in evaluation mode, and trains without its recurrent_dropout="
+                          f"{layer.recurrent_dropout}", UserWarning, stacklevel=2)
         module = cls(layer.input_size, layer.hidden_size, layer.num_layers, bias=layer.bias,
                      batch_first=layer.batch_first, dropout=layer.dropout, bidirectional=layer.bidirectional,
                      dtype=dtype, **extra)

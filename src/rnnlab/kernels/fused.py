@@ -25,7 +25,7 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from rnnlab.functional.recurrent import start_rows, step_sizes
+from rnnlab.functional.recurrent import product_input, product_inputs, start_rows, step_sizes
 
 # no "nnan": a NaN must survive (divergence is detected by it); error_model "numpy": a division is a
 # plain division, with no ZeroDivisionError branch (which would stop the loops from vectorizing)
@@ -219,20 +219,21 @@ def constants(dtype) -> tuple:
 
 
 # -- the kernel set's functions: same signatures and results as rnnlab.functional's ---------------
-def rnn_recurrence_(hbuf, weight_hh, nonlinearity="tanh", batch_sizes=None):
+def rnn_recurrence_(hbuf, weight_hh, nonlinearity="tanh", batch_sizes=None, mask=None):
     """Fused :func:`rnnlab.functional.rnn_recurrence_`."""
     T, N = hbuf.shape[0] - 1, hbuf.shape[1]
     whh_t = np.ascontiguousarray(weight_hh.T)
     rec = np.empty(hbuf.shape[1:], hbuf.dtype)
+    masked = None if mask is None else np.empty_like(rec)
     relu = nonlinearity == "relu"
     one, _ = constants(hbuf.dtype)
     for t, n in enumerate(step_sizes(batch_sizes, T, N)):
-        np.matmul(hbuf[t, :n], whh_t, out=rec[:n])
+        np.matmul(product_input(hbuf[t, :n], mask, masked), whh_t, out=rec[:n])
         _rnn_step(hbuf, rec, t, n, relu, one)
     return hbuf[1:]
 
 
-def rnn_recurrence_backward(dhs, dh_n, hbuf, weight_hh, nonlinearity="tanh", batch_sizes=None):
+def rnn_recurrence_backward(dhs, dh_n, hbuf, weight_hh, nonlinearity="tanh", batch_sizes=None, mask=None):
     """Fused :func:`rnnlab.functional.rnn_recurrence_backward`."""
     T, N, H = hbuf.shape
     T -= 1
@@ -246,11 +247,13 @@ def rnn_recurrence_backward(dhs, dh_n, hbuf, weight_hh, nonlinearity="tanh", bat
         start_rows(dh, dh_n, sizes[t + 1] if t + 1 < T else 0, n)
         _rnn_step_backward(da, dh, dhs, hbuf, t, n, relu, one)
         np.matmul(da[t, :n], weight_hh, out=dh[:n])
-    dweight_hh = da.reshape(T * N, H).T @ hbuf[:-1].reshape(T * N, H)
+        if mask is not None:
+            dh[:n] *= mask[:n]
+    dweight_hh = da.reshape(T * N, H).T @ product_inputs(hbuf, mask)
     return da, dh, dweight_hh
 
 
-def lstm_recurrence_(gates, hbuf, cbuf, weight_hh, batch_sizes=None, weight_hr=None):
+def lstm_recurrence_(gates, hbuf, cbuf, weight_hh, batch_sizes=None, weight_hr=None, mask=None):
     """Fused :func:`rnnlab.functional.lstm_recurrence_` (the projection stays a BLAS product)."""
     T, N, G = gates.shape
     whh_t = np.ascontiguousarray(weight_hh.T)
@@ -261,9 +264,10 @@ def lstm_recurrence_(gates, hbuf, cbuf, weight_hh, batch_sizes=None, weight_hr=N
     m = None if weight_hr is None else alloc((T, N, H), gates.dtype)
     unprojected = hbuf[1:] if m is None else m  # where o * tanh(c_t) goes
     whr_t = None if weight_hr is None else np.ascontiguousarray(weight_hr.T)
+    masked = None if mask is None else np.empty(hbuf.shape[1:], gates.dtype)
     one, half = constants(gates.dtype)
     for t, n in enumerate(step_sizes(batch_sizes, T, N)):
-        np.matmul(hbuf[t, :n], whh_t, out=rec[:n])
+        np.matmul(product_input(hbuf[t, :n], mask, masked), whh_t, out=rec[:n])
         _lstm_step(gates, rec, unprojected, cbuf, tanh_c, t, n, one, half)
         if m is not None:
             np.matmul(m[t, :n], whr_t, out=hbuf[t + 1, :n])
@@ -271,7 +275,7 @@ def lstm_recurrence_(gates, hbuf, cbuf, weight_hh, batch_sizes=None, weight_hr=N
 
 
 def lstm_recurrence_backward(dhs, dh_n, dc_n, gates, hbuf, cbuf, tanh_c, weight_hh, batch_sizes=None,
-                             weight_hr=None, m=None):
+                             weight_hr=None, m=None, mask=None):
     """Fused :func:`rnnlab.functional.lstm_recurrence_backward`."""
     T, N, G = gates.shape
     H, P = G // 4, hbuf.shape[2]
@@ -298,24 +302,27 @@ def lstm_recurrence_backward(dhs, dh_n, dc_n, gates, hbuf, cbuf, tanh_c, weight_
             np.matmul(dh_all[t, :n], weight_hr, out=dm[:n])
             _lstm_step_backward(dgates, dm, dc, None, gates, cbuf, tanh_c, t, n, one, half)
         np.matmul(dgates[t, :n], weight_hh, out=dh[:n])
-    dweight_hh = dgates.reshape(T * N, G).T @ hbuf[:-1].reshape(T * N, P)
+        if mask is not None:
+            dh[:n] *= mask[:n]
+    dweight_hh = dgates.reshape(T * N, G).T @ product_inputs(hbuf, mask)
     dweight_hr = None if dh_all is None else dh_all.reshape(T * N, P).T @ m.reshape(T * N, H)
     return dgates, dh, dc, dweight_hh, dweight_hr
 
 
-def gru_recurrence_(gates, hbuf, rec_n, weight_hh, bias_hn=None, batch_sizes=None):
+def gru_recurrence_(gates, hbuf, rec_n, weight_hh, bias_hn=None, batch_sizes=None, mask=None):
     """Fused :func:`rnnlab.functional.gru_recurrence_`."""
     T, N, G = gates.shape
     whh_t = np.ascontiguousarray(weight_hh.T)
     rec = np.empty((N, G), gates.dtype)
+    masked = None if mask is None else np.empty(hbuf.shape[1:], gates.dtype)
     bias = np.zeros(G // 3, gates.dtype) if bias_hn is None else np.ascontiguousarray(bias_hn, gates.dtype)
     one, half = constants(gates.dtype)
     for t, n in enumerate(step_sizes(batch_sizes, T, N)):
-        np.matmul(hbuf[t, :n], whh_t, out=rec[:n])
+        np.matmul(product_input(hbuf[t, :n], mask, masked), whh_t, out=rec[:n])
         _gru_step(gates, rec, rec_n, hbuf, bias, t, n, one, half)
 
 
-def gru_recurrence_backward(dhs, dh_n, gates, hbuf, rec_n, weight_hh, batch_sizes=None):
+def gru_recurrence_backward(dhs, dh_n, gates, hbuf, rec_n, weight_hh, batch_sizes=None, mask=None):
     """Fused :func:`rnnlab.functional.gru_recurrence_backward`."""
     T, N, G = gates.shape
     H = G // 3
@@ -330,8 +337,10 @@ def gru_recurrence_backward(dhs, dh_n, gates, hbuf, rec_n, weight_hh, batch_size
         start_rows(dh, dh_n, sizes[t + 1] if t + 1 < T else 0, n)
         _gru_step_backward(dgates, drec, carry, dh, dhs, gates, rec_n, hbuf, t, n, one, half)
         np.matmul(drec[t, :n], weight_hh, out=dh[:n])
+        if mask is not None:
+            dh[:n] *= mask[:n]
         dh[:n] += carry[:n]
-    dweight_hh = drec.reshape(T * N, G).T @ hbuf[:-1].reshape(T * N, H)
+    dweight_hh = drec.reshape(T * N, G).T @ product_inputs(hbuf, mask)
     return dgates, drec, dh, dweight_hh
 
 

@@ -58,7 +58,7 @@ class SequenceEncoder(Model):
     """
 
     def build_encoder(self, input_size, out_features, cell, hidden_size, num_layers, bidirectional, dropout, pooling,
-                      mean, std, dtype, rng, proj_size=0):
+                      mean, std, dtype, rng, proj_size=0, recurrent_dropout=0.0):
         """Build the encoder's layers (``rnn``, ``fc`` with ``out_features`` outputs) and its scaling;
         the constructor arguments are those of the subclasses (see their docstrings)."""
         self.input_size = check_int("input_size", input_size)
@@ -74,7 +74,8 @@ class SequenceEncoder(Model):
         if (self.std <= 0).any():
             raise ConfigError("std should be positive numbers")
         self.rnn = CELL_TYPES[cell](self.input_size, hidden_size, num_layers, bidirectional=bool(bidirectional),
-                                    dropout=dropout, proj_size=proj_size, batch_first=True, dtype=dt, rng=g)
+                                    dropout=dropout, proj_size=proj_size, recurrent_dropout=recurrent_dropout,
+                                    batch_first=True, dtype=dt, rng=g)
         self.fc = Linear(self.rnn.num_directions * self.rnn.output_size, out_features, dtype=dt, rng=g)
         self._cache = None
 
@@ -83,6 +84,7 @@ class SequenceEncoder(Model):
         r = self.rnn
         return {"cell": r.cell, "hidden_size": r.hidden_size, "num_layers": r.num_layers,
                 "bidirectional": r.bidirectional, "dropout": r.dropout, "proj_size": r.proj_size,
+                "recurrent_dropout": r.recurrent_dropout,
                 "pooling": self.pooling, "mean": self.mean.tolist(), "std": self.std.tolist(), "dtype": self.dtype.name}
 
     @staticmethod

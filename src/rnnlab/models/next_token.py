@@ -31,8 +31,9 @@ class NextTokenModel(Model):
     cell: "rnn", "lstm" or "gru"; embedding_dim: E; hidden_size: H; num_layers: stacked
     recurrent layers; dropout: between stacked layers, in training only; nonlinearity:
     "tanh" or "relu" (cell="rnn" only); proj_size: P, the LSTM's projection (0: none; see
-    :class:`~rnnlab.nn.LSTM`); dtype: float32 (default) or float64; rng: seed or
-    Generator for the initial weights and the dropout masks.
+    :class:`~rnnlab.nn.LSTM`); recurrent_dropout: dropout on the state entering each step's
+    recurrent product, one mask per sequence (see :class:`~rnnlab.nn.Recurrent`); dtype: float32
+    (default) or float64; rng: seed or Generator for the initial weights and the dropout masks.
 
     Children (PyTorch names): ``embedding`` (V, E), ``rnn`` (the recurrent layer, E -> H,
     whatever the cell), ``fc`` (H -> V, or P -> V with a projection).
@@ -59,6 +60,7 @@ class NextTokenModel(Model):
         dropout: float = 0.0,
         nonlinearity: str = "tanh",
         proj_size: int = 0,
+        recurrent_dropout: float = 0.0,
         dtype=np.float32,
         rng=None,
     ):
@@ -76,7 +78,8 @@ class NextTokenModel(Model):
             raise ConfigError(f"nonlinearity applies to cell='rnn' only; {cell} has its own gates")
         self.embedding = Embedding(V, embedding_dim, dtype=dt, rng=g)
         self.rnn = CELL_TYPES[cell](embedding_dim, hidden_size, num_layers, dropout=dropout, batch_first=False,
-                                    proj_size=proj_size, dtype=dt, rng=g, **extra)
+                                    proj_size=proj_size, recurrent_dropout=recurrent_dropout, dtype=dt, rng=g,
+                                    **extra)
         self.fc = Linear(self.rnn.output_size, V, dtype=dt, rng=g)
         self._cols = np.arange(0)
         self._last = None
@@ -92,6 +95,7 @@ class NextTokenModel(Model):
             "dropout": self.rnn.dropout,
             "nonlinearity": getattr(self.rnn, "nonlinearity", "tanh"),
             "proj_size": self.rnn.proj_size,
+            "recurrent_dropout": self.rnn.recurrent_dropout,
             "dtype": self.dtype.name,
         }
 

@@ -30,6 +30,14 @@ the input and of the initial state. ``forward_time_major`` / ``backward_time_maj
 same on time-major arrays, and also read token ids through an Embedding
 (:class:`~rnnlab.nn.TokenInput`).
 
+Two dropouts, both in training mode only, both inverted (kept units scaled by 1 / (1 - p), so
+evaluation needs no rescaling) and drawn from ``layer.rng`` (a checkpoint saves its state, so a
+resumed run draws the same masks): ``dropout=p`` on each layer's outputs but the last (PyTorch's),
+and ``recurrent_dropout=p`` (Gal and Ghahramani 2016, Keras's ``recurrent_dropout``), one mask m
+per sequence, layer and direction, the same at every step, on the state entering the recurrent
+product only: ``(h_{t-1} * m) W_hh^T``. The GRU's ``z * h_{t-1}`` and the LSTM's cell state are
+not masked. ``layer.recurrent_masks`` holds the last training pass's masks.
+
 This module holds each cell's own part (its kernel's buffers, the kernel calls and the
 streaming step); :mod:`rnnlab.nn.recurrent_base` drives them over layers and directions.
 """
@@ -42,7 +50,7 @@ from rnnlab.errors import ConfigError
 from rnnlab.functional.recurrent import NONLINEARITIES
 from rnnlab.kernels import active_kernels
 from rnnlab.nn.recurrent_base import Recurrent
-from rnnlab.nn.recurrent_params import parameter_shapes, projection_name
+from rnnlab.nn.recurrent_params import gate_products, parameter_shapes, projection_name
 
 __all__ = ["CELL_TYPES", "GRU", "LSTM", "RNN", "Recurrent", "parameter_shapes"]
 
@@ -51,7 +59,8 @@ class RNN(Recurrent):
     """Elman recurrent layer (``torch.nn.RNN``): ``h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh)``.
 
     ``RNN(input_size, hidden_size, num_layers=1, *, nonlinearity="tanh", bias=True,
-    batch_first=True, dropout=0.0, bidirectional=False, dtype=np.float32, rng=None)``;
+    batch_first=True, dropout=0.0, bidirectional=False, recurrent_dropout=0.0, dtype=np.float32,
+    rng=None)``;
     nonlinearity is "tanh" or "relu". See the module docstring for parameters, shapes and
     the forward/backward contract.
 
@@ -84,20 +93,21 @@ class RNN(Recurrent):
         hbuf = np.empty((T + 1, N, self.hidden_size), self.dtype)  # the projection goes in hbuf[1:]
         return hbuf[1:], hbuf
 
-    def run(self, bufs, init_states, w, sizes):
+    def run(self, bufs, init_states, w, sizes, mask):
         _, hbuf = bufs
         hbuf[0] = 0.0 if init_states is None else init_states[0]
-        hs = active_kernels().rnn_recurrence_(hbuf, w.w_hh, self.nonlinearity, sizes)
+        hs = active_kernels().rnn_recurrence_(hbuf, w.w_hh, self.nonlinearity, sizes, mask)
         return hs, (hbuf,), (hbuf,)
 
     def cell_step(self, layer, x, prev):
-        gi, gh = self.gate_products(layer, x, prev[0])
+        gi, gh = gate_products(self.params, layer, x, prev[0])
         return (active_kernels().rnn_cell(gi, gh, self.nonlinearity),)
 
-    def run_backward(self, dhs, dfinal, cell_cache, w, sizes):
+    def run_backward(self, dhs, dfinal, cell_cache, w, sizes, mask):
         (hbuf,) = cell_cache
         dh_n = None if dfinal is None else dfinal[0]
-        da, dh0, dw_hh = active_kernels().rnn_recurrence_backward(dhs, dh_n, hbuf, w.w_hh, self.nonlinearity, sizes)
+        da, dh0, dw_hh = active_kernels().rnn_recurrence_backward(dhs, dh_n, hbuf, w.w_hh, self.nonlinearity, sizes,
+                                                                  mask)
         return da, da, (dh0,), dw_hh, None
 
 
@@ -108,7 +118,8 @@ class LSTM(Recurrent):
     ``c_t = f * c_{t-1} + i * g``, ``h_t = o * tanh(c_t)``.
 
     ``LSTM(input_size, hidden_size, num_layers=1, *, bias=True, batch_first=True,
-    dropout=0.0, bidirectional=False, proj_size=0, dtype=np.float32, rng=None)``. The state is
+    dropout=0.0, bidirectional=False, proj_size=0, recurrent_dropout=0.0, dtype=np.float32,
+    rng=None)``. The state is
     the pair ``(h, c)``, each (L*Dn, N, H); so is the state gradient. With ``proj_size=P``
     (0 < P < H) each step's output is projected, ``h_t = (o * tanh(c_t)) W_hr^T``, as in
     ``torch.nn.LSTM(proj_size=P)``: h and the outputs have P features, c keeps H. See the
@@ -138,26 +149,26 @@ class LSTM(Recurrent):
         alloc = np.empty if packing is None else np.zeros
         return gates, alloc((T + 1, N, self.output_size), self.dtype), alloc((T + 1, N, H), self.dtype)
 
-    def run(self, bufs, init_states, w, sizes):
+    def run(self, bufs, init_states, w, sizes, mask):
         gates, hbuf, cbuf = bufs
         hbuf[0] = 0.0 if init_states is None else init_states[0]
         cbuf[0] = 0.0 if init_states is None else init_states[1]
-        tanh_c, m = active_kernels().lstm_recurrence_(gates, hbuf, cbuf, w.w_hh, sizes, w.w_hr)
+        tanh_c, m = active_kernels().lstm_recurrence_(gates, hbuf, cbuf, w.w_hh, sizes, w.w_hr, mask)
         return hbuf[1:], (hbuf, cbuf), (hbuf, cbuf, gates, tanh_c, m)
 
     def cell_step(self, layer, x, prev):
         h, c = prev
-        gi, gh = self.gate_products(layer, x, h)
+        gi, gh = gate_products(self.params, layer, x, h)
         h, c = active_kernels().lstm_cell(gi, gh, c)
         if self.proj_size:
             h = h @ self.params[projection_name(layer, 0)].T
         return h, c
 
-    def run_backward(self, dhs, dfinal, cell_cache, w, sizes):
+    def run_backward(self, dhs, dfinal, cell_cache, w, sizes, mask):
         hbuf, cbuf, gates, tanh_c, m = cell_cache
         dh_n, dc_n = (None, None) if dfinal is None else dfinal
         dgates, dh0, dc0, dw_hh, dw_hr = active_kernels().lstm_recurrence_backward(
-            dhs, dh_n, dc_n, gates, hbuf, cbuf, tanh_c, w.w_hh, sizes, w.w_hr, m)
+            dhs, dh_n, dc_n, gates, hbuf, cbuf, tanh_c, w.w_hh, sizes, w.w_hr, m, mask)
         return dgates, dgates, (dh0, dc0), dw_hh, dw_hr
 
 
@@ -168,7 +179,8 @@ class GRU(Recurrent):
     ``h_t = (1 - z) * n + z * h_{t-1}`` (the reset gate applies after the recurrent product).
 
     ``GRU(input_size, hidden_size, num_layers=1, *, bias=True, batch_first=True,
-    dropout=0.0, bidirectional=False, dtype=np.float32, rng=None)``. See the module docstring.
+    dropout=0.0, bidirectional=False, recurrent_dropout=0.0, dtype=np.float32, rng=None)``. See
+    the module docstring.
 
     Example::
 
@@ -187,22 +199,22 @@ class GRU(Recurrent):
         alloc = np.empty if packing is None else np.zeros  # padding rows stay zero, never uninitialised
         return np.empty((T, N, 3 * H), self.dtype), alloc((T + 1, N, H), self.dtype), alloc((T, N, H), self.dtype)
 
-    def run(self, bufs, init_states, w, sizes):
+    def run(self, bufs, init_states, w, sizes, mask):
         gates, hbuf, rec_n = bufs
         hbuf[0] = 0.0 if init_states is None else init_states[0]
-        active_kernels().gru_recurrence_(gates, hbuf, rec_n, w.w_hh, w.bias_hn, sizes)
+        active_kernels().gru_recurrence_(gates, hbuf, rec_n, w.w_hh, w.bias_hn, sizes, mask)
         return hbuf[1:], (hbuf,), (hbuf, gates, rec_n)
 
     def cell_step(self, layer, x, prev):
         (h,) = prev
-        gi, gh = self.gate_products(layer, x, h)
+        gi, gh = gate_products(self.params, layer, x, h)
         return (active_kernels().gru_cell(gi, gh, h),)
 
-    def run_backward(self, dhs, dfinal, cell_cache, w, sizes):
+    def run_backward(self, dhs, dfinal, cell_cache, w, sizes, mask):
         hbuf, gates, rec_n = cell_cache
         dh_n = None if dfinal is None else dfinal[0]
         dgates, drec, dh0, dw_hh = active_kernels().gru_recurrence_backward(dhs, dh_n, gates, hbuf, rec_n, w.w_hh,
-                                                                            sizes)
+                                                                            sizes, mask)
         return dgates, drec, (dh0,), dw_hh, None
 
 

@@ -1,4 +1,4 @@
-"""The machinery RNN, LSTM and GRU share: stacking, both directions, lengths, dropout, states.
+"""The machinery RNN, LSTM and GRU share: stacking, both directions, lengths, both dropouts, states.
 
 :class:`Recurrent` drives a cell's kernel (rnnlab.functional) over layers and directions and
 leaves three hooks to each cell (rnnlab.nn.recurrent): ``new_buffers``, ``run`` and
@@ -29,6 +29,7 @@ from rnnlab.nn.recurrent_params import (
     parameter_shapes,
     projection_name,
 )
+from rnnlab.nn.recurrent_state import check_state
 
 
 class DirectionCache(NamedTuple):
@@ -38,6 +39,7 @@ class DirectionCache(NamedTuple):
     source: SequenceInput | TokenInput  # its input, in its own time order
     projection: object  # the source's projection cache
     cell: tuple  # the cell's kernel buffers (see each cell's ``run``)
+    mask: np.ndarray | None  # its recurrent dropout mask (N, H or P), sorted order, or None
 
 
 class ForwardCache(NamedTuple):
@@ -50,6 +52,15 @@ class ForwardCache(NamedTuple):
     batch: int
 
 
+def dropout_mask(rng: np.random.Generator, shape: tuple, p: float, dtype) -> np.ndarray:
+    """Inverted dropout: each entry 1 / (1 - p) with probability 1 - p, else 0 (so no rescaling at
+    evaluation). Drawn from ``rng``, whose state a checkpoint saves, so a resumed run draws the same."""
+    keep = 1.0 - p
+    mask = (rng.random(shape) < keep).astype(dtype)
+    mask *= 1.0 / keep
+    return mask
+
+
 class Recurrent(Module):
     """Base class of RNN, LSTM and GRU (see rnnlab.nn.recurrent for the arguments and shapes)."""
 
@@ -59,13 +70,14 @@ class Recurrent(Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, *, bias: bool = True,
                  batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
-                 dtype=np.float32, rng=None):
+                 recurrent_dropout: float = 0.0, dtype=np.float32, rng=None):
         super().__init__()
         self.input_size = check_int("input_size", input_size)
         self.hidden_size = check_int("hidden_size", hidden_size)
         self.proj_size = check_proj_size(self.cell, self.hidden_size, proj_size)
         self.num_layers = check_int("num_layers", num_layers)
         self.dropout = check_probability("dropout", dropout)
+        self.recurrent_dropout = check_probability("recurrent_dropout", recurrent_dropout)
         if dropout > 0 and self.num_layers == 1:
             warnings.warn("dropout applies between stacked layers; with num_layers=1 it has no effect", UserWarning,
                           stacklevel=2)
@@ -96,6 +108,17 @@ class Recurrent(Module):
         """The size of h, each direction's output: ``proj_size`` where an LSTM projects, else ``hidden_size``."""
         return self.proj_size or self.hidden_size
 
+    @property
+    def recurrent_masks(self) -> tuple[np.ndarray, ...]:
+        """The recurrent dropout masks of the last forward pass in training mode, one (N, H) array (P
+        with a projection) per layer and direction (index ``layer * Dn + d``), rows in the caller's
+        order: step t's product reads ``(h_{t-1} * mask) W_hh^T``. Empty without recurrent dropout."""
+        if self._cache is None or self._cache.directions[0].mask is None:
+            return ()
+        packing = self._cache.packing
+        return tuple((m if packing is None else m[packing.inverse]).copy() for m in
+                     (direction.mask for direction in self._cache.directions))
+
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         if self.num_layers != 1:
@@ -109,6 +132,8 @@ class Recurrent(Module):
             s += ", batch_first=False"
         if self.dropout:
             s += f", dropout={self.dropout}"
+        if self.recurrent_dropout:
+            s += f", recurrent_dropout={self.recurrent_dropout}"
         if self.bidirectional:
             s += ", bidirectional=True"
         return s
@@ -123,6 +148,8 @@ class Recurrent(Module):
             inner += f", {self.nonlinearity}"
         if self.proj_size:
             inner += f", projected to {self.proj_size}"
+        if self.recurrent_dropout:
+            inner += f", recurrent dropout {self.recurrent_dropout:g}"
         if self.bidirectional:
             inner += ", bidirectional"
         return f"{self.cell.upper()}({inner})"
@@ -141,25 +168,7 @@ class Recurrent(Module):
     def state_parts(self, state, N: int) -> tuple | None:
         """A user's state -> a tuple of arrays of :meth:`state_shapes` in the layer's dtype (h, and c
         for an LSTM), or None for None. A ShapeError says what the state should be."""
-        if state is None:
-            return None
-        shapes, name = self.state_shapes(N), type(self).__name__
-        if self.n_states == 2:
-            if not isinstance(state, (tuple, list)) or len(state) != 2:
-                raise ShapeError(f"{name} state should be a pair (h0, c0) of arrays of shapes {shapes[0]} and "
-                                 f"{shapes[1]}")
-            parts = tuple(state)
-        else:
-            if isinstance(state, (tuple, list)):
-                raise ShapeError(f"{name} state should be one array of shape {shapes[0]}, not a tuple")
-            parts = (state,)
-        out = []
-        for part, s, shape in zip(("h0", "c0"), parts, shapes, strict=False):
-            s = np.asarray(s)
-            if s.shape != shape:
-                raise ShapeError(f"{name} initial state {part} should have shape {shape}, got {s.shape}")
-            out.append(np.ascontiguousarray(s, dtype=self.dtype))
-        return tuple(out)
+        return None if state is None else check_state(type(self).__name__, state, self.state_shapes(N), self.dtype)
 
     def state_from_parts(self, parts: tuple):
         """The inverse of :meth:`state_parts`: ``h`` alone, or the pair ``(h, c)`` for an LSTM."""
@@ -228,8 +237,12 @@ class Recurrent(Module):
                 projection = source.project(w.w_ih, w.bias, bufs[0])
                 if packing is not None:
                     bufs[0][packing.pad] = 0.0
+                rmask = None  # one mask per sequence for every step (Gal and Ghahramani), in sorted order
+                if self.recurrent_dropout and self.training:
+                    rmask = dropout_mask(self.rng, (N, Ho), self.recurrent_dropout, dt)
+                    rmask = rmask if packing is None else rmask[packing.order]
                 hs, last_bufs, cell_cache = self.run(bufs, None if states is None else tuple(s[k] for s in states),
-                                                     w, sizes)
+                                                     w, sizes, rmask)
                 for j, buf in enumerate(last_bufs):  # hbuf (and cbuf): each sequence's own last step
                     finals[j][k] = buf[T] if packing is None else packing.last(buf)
                 if d == 1:
@@ -240,12 +253,10 @@ class Recurrent(Module):
                     if out is None:
                         out = np.empty((T, N, Dn * Ho), dt)
                     out[..., d * Ho : (d + 1) * Ho] = hs
-                directions.append(DirectionCache(w, source, projection, cell_cache))
+                directions.append(DirectionCache(w, source, projection, cell_cache, rmask))
             mask = None
             if self.dropout and self.training and layer < L - 1:
-                keep = 1.0 - self.dropout
-                mask = (self.rng.random(out.shape) < keep).astype(dt)
-                mask *= 1.0 / keep
+                mask = dropout_mask(self.rng, out.shape, self.dropout, dt)
                 out = out * mask
             masks.append(mask)
             if layer < L - 1:
@@ -281,17 +292,6 @@ class Recurrent(Module):
                 new[j][layer] = s
             inp = out[0]
         return inp.copy(), self.state_from_parts(new)
-
-    def gate_products(self, layer: int, x: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(x W_ih^T + b_ih, h W_hh^T + b_hh)`` of a layer's forward direction, PyTorch's gate order:
-        x (N, D_layer), h (N, H or P) -> two (N, G*H) arrays (what a streaming step starts from)."""
-        w_ih, w_hh, b_ih, b_hh = (self.params.get(n) for n in parameter_names(layer, 0))
-        gi = x @ w_ih.T
-        gh = h @ w_hh.T
-        if b_ih is not None:
-            gi += b_ih
-            gh += b_hh
-        return gi, gh
 
     # -- backward ----------------------------------------------------------------------------------
     def backward(self, dout=None, dstate=None, *, input_grad: bool = True):
@@ -363,7 +363,7 @@ class Recurrent(Module):
                         dhs = reverse_time(dhs, cache.packing)
                 dfinal = None if dstates is None else tuple(s[k] for s in dstates)
                 dproj, drec, dinit, dw_hh, dw_hr = self.run_backward(dhs, dfinal, direction.cell, direction.weights,
-                                                                     sizes)
+                                                                     sizes, direction.mask)
                 for j, g in enumerate(dinit):
                     dstate0[j][k] = g
                 dw_ih, db_ih, dx = direction.source.project_backward(direction.projection, dproj,
@@ -384,11 +384,12 @@ class Recurrent(Module):
         """The kernel's buffers for one layer-direction; the first is the (T, N, G*H) projection's."""
         raise NotImplementedError
 
-    def run(self, bufs, init_states, w: KernelWeights, sizes):  # pragma: no cover - abstract
-        """Run the kernel: returns ``(outputs (T, N, H), state buffers (T + 1, N, H), cell cache)``."""
+    def run(self, bufs, init_states, w: KernelWeights, sizes, mask):  # pragma: no cover - abstract
+        """Run the kernel (mask: recurrent dropout (N, H), or None): returns ``(outputs (T, N, H),
+        state buffers (T + 1, N, H), cell cache)``."""
         raise NotImplementedError
 
-    def run_backward(self, dhs, dfinal, cell_cache, w: KernelWeights, sizes):  # pragma: no cover - abstract
+    def run_backward(self, dhs, dfinal, cell_cache, w: KernelWeights, sizes, mask):  # pragma: no cover - abstract
         """The kernel's backward: returns ``(dproj, drec, dinit states, dW_hh, dW_hr or None)``, dW_hh in
         internal form, dW_hr (an LSTM's projection) in PyTorch's."""
         raise NotImplementedError

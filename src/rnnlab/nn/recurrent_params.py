@@ -21,6 +21,19 @@ from rnnlab.functional.lstm import internal_rows
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
+def gate_products(params: dict, layer: int, x: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(x W_ih^T + b_ih, h W_hh^T + b_hh)`` of a layer's forward direction from PyTorch's parameters,
+    PyTorch's gate order: x (N, D_layer), h (N, H or P) -> two (N, G*H) arrays (what a streaming step
+    starts from)."""
+    w_ih, w_hh, b_ih, b_hh = (params.get(n) for n in parameter_names(layer, 0))
+    gi = x @ w_ih.T
+    gh = h @ w_hh.T
+    if b_ih is not None:
+        gi += b_ih
+        gh += b_hh
+    return gi, gh
+
+
 def parameter_names(layer: int, direction: int) -> tuple[str, str, str, str]:
     """PyTorch's names of one layer-direction's weights: ``weight_ih_l{k}[_reverse]``, ``weight_hh_...``,
     ``bias_ih_...``, ``bias_hh_...``."""

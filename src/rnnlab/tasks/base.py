@@ -28,6 +28,9 @@ class RecurrentModelConfig:
     dropout: float = option(0.0, "dropout between stacked layers, in training only", minimum=0.0, below=1.0)
     proj_size: int = option(0, "LSTM only: project each step's output down to this size, below hidden-size "
                                "(PyTorch's proj_size); 0: no projection", minimum=0)
+    recurrent_dropout: float = option(0.0, "dropout on the state entering each step's recurrent product, one "
+                                           "mask per sequence for all steps (Gal and Ghahramani), in training only",
+                                      minimum=0.0, below=1.0)
     dtype: str = option("float32", "floating-point precision", choices=DTYPES)
 
     def __post_init__(self):
