@@ -1,7 +1,10 @@
 """Recurrent cells against PyTorch on the CPU: training and inference throughput, streaming latency.
 
-For each cell (RNN, LSTM, GRU, and ``lstm-proj``: an LSTM with ``proj_size`` H/4, against
-``torch.nn.LSTM(proj_size=H/4)`` and beside the plain LSTM) and hidden size H (64, 256, 512), a
+For each cell (RNN, LSTM, GRU; ``lstm-proj``: an LSTM with ``proj_size`` H/4, against
+``torch.nn.LSTM(proj_size=H/4)`` and beside the plain LSTM; ``lstm-ln``: the layer-normalised
+LSTM, ``layer_norm=True``, which PyTorch lacks, against the loop a PyTorch user writes for it, a
+Python time loop with ``torch.nn.LayerNorm``, and beside the plain LSTM) and hidden
+size H (64, 256, 512), a
 one-layer recurrent layer with input size H runs on a batch of 32 sequences of 100 steps, in one process per thread
 count (1 and 2), with rnnlab's NumPy (OpenBLAS) and PyTorch limited to the same number of
 threads and measured in alternation:
@@ -34,10 +37,41 @@ T, N = 100, 32
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
+VARIANTS = {"lstm-proj": "the projected LSTM (proj_size = hidden / 4)", "lstm-ln": "the layer-normalised LSTM"}
+
+
 def shape_of(cell: str, H: int) -> tuple[str, int, int]:
     """``(base cell, G, P)``: the layer's cell, its gate count, and its projection size (0: none)."""
-    base = cell.removesuffix("-proj")
+    base = cell.split("-")[0]
     return base, GATES[base], (H // 4 if cell.endswith("-proj") else 0)
+
+
+def torch_layer_norm_lstm(H: int):
+    """The layer-normalised LSTM as a PyTorch user writes it (PyTorch has none): the input products of
+    all steps at once, then a Python loop over the steps with ``torch.nn.LayerNorm``; rnnlab's
+    equations (docs/recurrent-layers.md). ``module(x (N, T, H), state=None)`` -> ``(out, (h, c))``."""
+    import torch
+
+    class LayerNormLSTM(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ih, self.hh = torch.nn.Linear(H, 4 * H), torch.nn.Linear(H, 4 * H, bias=False)
+            self.ln_ih, self.ln_hh = torch.nn.LayerNorm(4 * H), torch.nn.LayerNorm(4 * H)
+            self.ln_c = torch.nn.LayerNorm(H)
+
+        def forward(self, x, state=None):
+            N, T = x.shape[:2]
+            h, c = state if state is not None else (x.new_zeros(N, H), x.new_zeros(N, H))
+            gi = self.ln_ih(x @ self.ih.weight.T) + self.ih.bias
+            outs = []
+            for t in range(T):
+                i, f, g, o = (gi[:, t] + self.ln_hh(self.hh(h))).chunk(4, dim=1)
+                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                h = torch.sigmoid(o) * torch.tanh(self.ln_c(c))
+                outs.append(h)
+            return torch.stack(outs, dim=1), (h, c)
+
+    return LayerNormLSTM()
 
 
 def measure(fn, min_time: float = 0.3, max_reps: int = 50) -> float:
@@ -118,8 +152,12 @@ def bench_case(cell: str, H: int, threads: int, repeats: int, kernel_sets=("numb
     rng = np.random.default_rng(0)
     base, _, P = shape_of(cell, H)
     extra = {"proj_size": P} if P else {}
-    ours = CELL_TYPES[base](H, H, rng=0, **extra)
-    theirs = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[base](H, H, batch_first=True, **extra)
+    if cell.endswith("-ln"):
+        ours, theirs = CELL_TYPES[base](H, H, layer_norm=True, rng=0), torch_layer_norm_lstm(H)
+    else:
+        ours = CELL_TYPES[base](H, H, rng=0, **extra)
+        theirs = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[base](H, H, batch_first=True,
+                                                                                         **extra)
     x = rng.standard_normal((N, T, H)).astype(np.float32)
     g = rng.standard_normal((N, T, P or H)).astype(np.float32)
     tx, tg = torch.from_numpy(x), torch.from_numpy(g)
@@ -210,21 +248,22 @@ def print_tables(results, kernel_sets) -> None:
         print(f"| {r['cell'].upper()} | {r['hidden']} | {r['threads']} | {gf['train']} | {gf['infer']} "
               f"| {floor['gemm_peak'] / 1e9:.0f} | {r['train']['torch'] / floor['train']:.2f}x / "
               f"{r['infer']['torch'] / floor['infer']:.2f}x |")
-    print_projection_costs(results, kernel_sets)
+    for variant in VARIANTS:
+        print_variant_costs(results, kernel_sets, variant)
 
 
-def print_projection_costs(results, kernel_sets) -> None:
-    """The projected LSTM beside the plain one, where both ran: each side's time with the projection
-    over its time without (< 1: the projection makes it faster)."""
+def print_variant_costs(results, kernel_sets, variant: str) -> None:
+    """An LSTM variant beside the plain LSTM, where both ran: each side's time with the variant over
+    its time without (< 1: the variant is faster; PyTorch's side of lstm-ln is the user's loop)."""
     plain = {(r["hidden"], r["threads"]): r for r in results if r["cell"] == "lstm"}
     pairs = [(plain[r["hidden"], r["threads"]], r) for r in results
-             if r["cell"] == "lstm-proj" and (r["hidden"], r["threads"]) in plain]
+             if r["cell"] == variant and (r["hidden"], r["threads"]) in plain]
     if not pairs:
         return
     sides = " / ".join((*kernel_sets, "torch"))
     print()
-    print(f"the projected LSTM (proj_size = hidden / 4) against the plain LSTM: time with over time without, "
-          f"{sides} (< 1: faster with the projection)")
+    print(f"{VARIANTS[variant]} against the plain LSTM: time with over time without, {sides} (< 1: faster than "
+          "the plain LSTM)")
     print()
     print("| hidden | threads | training | inference | streaming step |")
     print("|---:|---:|---:|---:|---:|")
@@ -236,8 +275,8 @@ def print_projection_costs(results, kernel_sets) -> None:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--cells", nargs="+", default=["rnn", "lstm", "lstm-proj", "gru"],
-                        choices=["rnn", "lstm", "lstm-proj", "gru"])
+    parser.add_argument("--cells", nargs="+", default=["rnn", "lstm", "lstm-proj", "lstm-ln", "gru"],
+                        choices=["rnn", "lstm", "lstm-proj", "lstm-ln", "gru"])
     parser.add_argument("--hidden", type=int, nargs="+", default=[64, 256, 512])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=3)

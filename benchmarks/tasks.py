@@ -9,6 +9,8 @@ text
     time. Their turns are interleaved in slices of ``--slice`` seconds, so a slow moment of
     this shared machine hits both alike. Validation bits per character (16 streams read with
     carried state) is measured outside the timed slices. Bar: rnnlab <= 1.8 and <= PyTorch.
+    ``--variants`` instead trains the plain LSTM, the layer-normalised one and one with recurrent
+    dropout, rnnlab only, the same way (benchmarks/text_variants.py).
 
 forecast
     Monthly sunspots (1-step and 12-step horizons) and weekly CO2 (52-week horizon): test MAE,
@@ -33,6 +35,7 @@ Usage::
 
     python benchmarks/tasks.py                          # everything: about 25 minutes
     python benchmarks/tasks.py --task text --minutes 2  # a quick look
+    python benchmarks/tasks.py --task text --variants   # plain / layer norm / recurrent dropout, 30 minutes
     python benchmarks/tasks.py --task forecast classify --json results.json
     python benchmarks/tasks.py --task audio
 """
@@ -50,6 +53,7 @@ from pathlib import Path
 
 import numpy as np
 from bikes import bench_bikes, print_table  # beside this script
+from text_variants import bench_variants, print_variants
 
 import rnnlab
 from rnnlab import datasets
@@ -264,6 +268,8 @@ def main():
     parser.add_argument("--eval-every", type=float, default=1.0, help="text: validation every this many minutes")
     parser.add_argument("--cell", choices=("lstm", "gru", "rnn"), default="lstm",
                         help="text: the recurrent cell (the bar is set for lstm)")
+    parser.add_argument("--variants", action="store_true",
+                        help="text: rnnlab's plain LSTM against its layer-norm and recurrent-dropout variants")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args()
@@ -271,7 +277,10 @@ def main():
 
     results = {"machine": platform.processor() or platform.machine(), "numpy": np.__version__,
                "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "rnnlab": rnnlab.__version__}
-    if "text" in args.task:
+    if "text" in args.task and args.variants:
+        results["text_variants"] = bench_variants(args, TEXT, SEQ_LEN, BATCH, LR, CLIP, VAL_STREAMS)
+        print_variants(results["text_variants"], args.minutes)
+    elif "text" in args.task:
         r = results["text"] = bench_text(args, torch)
         print(f"\n| after {args.minutes:g} min | steps | steps/s | validation bits/char |")
         print("|---|---:|---:|---:|")

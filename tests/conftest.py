@@ -59,6 +59,18 @@ def kernel_set(request) -> str:
     use_kernels(before)
 
 
+def hold_masks(layer):
+    """Make every forward pass of ``layer`` draw the masks it draws now (its generator rewound each time)."""
+    start = layer.rng.bit_generator.state
+    forward = layer.forward
+
+    def rewound(*args, **kwargs):
+        layer.rng.bit_generator.state = start
+        return forward(*args, **kwargs)
+
+    layer.forward = rewound
+
+
 def as_tuple(state):
     return state if isinstance(state, tuple) else (state,)
 

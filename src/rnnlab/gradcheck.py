@@ -208,15 +208,19 @@ def check_model(model, *data, eps: float | None = None) -> GradcheckReport:
 # -- the catalogues the command line checks ---------------------------------------------------------
 def cell_cases(cell: str, seed: int) -> dict[str, GradcheckReport]:
     """One recurrent cell in four configurations (1 and 2 layers, one and two directions, ragged lengths,
-    an initial state), the LSTM also with a projection: the catalogue of ``rnnlab gradcheck --cell``."""
+    an initial state), the LSTM also with a projection, LSTM and GRU also layer-normalised: the catalogue of
+    ``rnnlab gradcheck --cell``."""
     rng = np.random.default_rng(seed)
     reports = {}
-    configurations = [(1, False, None, 0), (2, False, None, 0), (1, True, [5, 3, 1], 0), (2, True, [5, 3, 1], 0)]
+    configurations = [(1, False, None, 0, False), (2, False, None, 0, False), (1, True, [5, 3, 1], 0, False),
+                      (2, True, [5, 3, 1], 0, False)]
     if cell == "lstm":
-        configurations += [(2, False, None, 2), (2, True, [5, 3, 1], 3)]
-    for layers, bidirectional, lengths, proj_size in configurations:
-        layer = CELL_TYPES[cell](3, 4, layers, bidirectional=bidirectional, proj_size=proj_size, dtype=np.float64,
-                                 rng=rng)
+        configurations += [(2, False, None, 2, False), (2, True, [5, 3, 1], 3, False)]
+    if cell in ("lstm", "gru"):
+        configurations += [(2, True, [5, 3, 1], 0, True)]
+    for layers, bidirectional, lengths, proj_size, layer_norm in configurations:
+        layer = CELL_TYPES[cell](3, 4, layers, bidirectional=bidirectional, proj_size=proj_size,
+                                 layer_norm=layer_norm, dtype=np.float64, rng=rng)
         x = rng.standard_normal((3, 5, 3))
         parts = tuple(rng.standard_normal(shape) for shape in layer.state_shapes(3))
         state = parts if layer.n_states == 2 else parts[0]

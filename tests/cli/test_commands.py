@@ -223,8 +223,9 @@ def test_gradcheck_command(capsys):
 def test_gradcheck_one_cell(capsys, cell):
     assert main(["gradcheck", "--cell", cell]) == 0
     out = capsys.readouterr().out
-    assert out.count(": pass") == (6 if cell == "lstm" else 4) and "FAIL" not in out and "bidirectional=True" in out
-    assert ("proj_size=3" in out) == (cell == "lstm")
+    assert out.count(": pass") == {"lstm": 7, "gru": 5}.get(cell, 4) and "FAIL" not in out
+    assert "bidirectional=True" in out and ("proj_size=3" in out) == (cell == "lstm")
+    assert ("layer_norm=True" in out) == (cell != "rnn")
 
 
 def test_no_command_prints_help(capsys):

@@ -108,6 +108,25 @@ def test_recurrent_dropout_trains_and_resumes_from_the_command_line(tmp_path, ca
     assert err.count("\n") == 1 and "argument --recurrent-dropout: expected a number >= 0 and < 1, got '1'" in err
 
 
+def test_a_layer_normalised_lstm_trains_resumes_and_generates_from_the_command_line(tmp_path, capsys):
+    (tmp_path / "book.txt").write_text(TEXT, encoding="utf-8")
+    out = tmp_path / "run"
+    args = ["train", "text", str(tmp_path / "book.txt"), "--hidden-size", "8", "--layer-norm", "--embedding-dim", "4",
+            "--seq-len", "12", "--batch-size", "4", "--epochs", "1", "--quiet"]
+    assert main([*args, "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert load_model(out / "model.npz").rnn.params["ln_weight_c_l1"].shape == (8,)
+    assert json.loads((out / "config.json").read_text())["model"]["layer_norm"] is True
+    assert "layer norm" in run_json(["info", str(out)], capsys)["architecture"]
+    assert main(["resume", str(out), "--epochs", "2", "--quiet"]) == 0
+    capsys.readouterr()
+    assert len(run_json(["generate", str(out), "--prime", "It ", "--length", "10"], capsys)["text"]) == 10
+    assert "layer_norm applies to the LSTM and the GRU" in error_of([*args, "--cell", "rnn"], capsys)
+    pytest.importorskip("onnx", reason="the ONNX export needs onnx: pip install 'rnnlab[onnx]'")
+    assert "layer_norm=True" in error_of(["export", str(out)], capsys)
+    assert not (out / "model.onnx").exists()
+
+
 def test_generate_streams_text(text_run, capsys):
     assert main(["generate", str(text_run), "--prime", "It is a", "--length", "40", "--seed", "1",
                  "--temperature", "0.8"]) == 0

@@ -76,6 +76,13 @@ def test_a_projected_lstm_is_refused_naming_the_option():
         onnx_model(model)
 
 
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_a_layer_normalised_model_is_refused_naming_the_option(cell):
+    model = NextTokenModel(list("abc"), cell=cell, embedding_dim=3, hidden_size=6, layer_norm=True, rng=0)
+    with pytest.raises(ConfigError, match="layer_norm=True"):
+        onnx_model(model)
+
+
 @pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
 def test_a_next_token_model_gives_its_log_probabilities_and_streams_with_the_state(cell, rng):
     model = NextTokenModel(list("abcdefg"), cell=cell, embedding_dim=5, hidden_size=6, num_layers=2, rng=rng)

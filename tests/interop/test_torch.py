@@ -68,6 +68,11 @@ def test_recurrent_dropout_converts_with_a_warning_that_pytorch_has_none(rng):
                                rtol=1e-12, atol=1e-14)
 
 
+def test_a_layer_normalised_layer_is_refused_naming_the_option():
+    with pytest.raises(ConfigError, match="layer_norm=True"):
+        to_torch(GRU(2, 3, layer_norm=True, rng=0))
+
+
 def test_modes_and_unsupported_modules():
     layer = GRU(2, 3, rng=0)
     layer.eval()

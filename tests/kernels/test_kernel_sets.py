@@ -114,6 +114,17 @@ def test_where_numba_is_installed_the_fused_kernels_run():
         assert describe().startswith("kernels: ") and load("numba").name == "numba"
 
 
+def test_the_layer_normalised_recurrences_are_numpy_s_in_both_sets():
+    """The documented fallback: the fused set has no layer-norm kernels of its own, so gradient-checking
+    them once (tests/nn/test_layer_norm.py) covers both sets; a fused version would need its own checks."""
+    pytest.importorskip("numba", reason="the fused kernels need numba: pip install 'rnnlab[fast]'")
+    numpy_set, numba_set = load("numpy"), load("numba")
+    for name in ("ln_lstm_recurrence_", "ln_lstm_recurrence_backward", "ln_gru_recurrence_",
+                 "ln_gru_recurrence_backward"):
+        assert getattr(numba_set, name) is getattr(numpy_set, name)
+    assert numba_set.lstm_recurrence_ is not numpy_set.lstm_recurrence_
+
+
 def test_without_numba_the_numpy_kernels_run_and_numba_asked_for_is_a_clear_error(tmp_path):
     code = HIDE_NUMBA + (
         "import json, numpy as np\n"

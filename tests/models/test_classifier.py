@@ -45,6 +45,16 @@ def test_recurrent_dropout_classifier_trains_and_is_saved(rng, tmp_path):
     np.testing.assert_array_equal(again.predict_proba(x, lengths), model.predict_proba(x, lengths))
 
 
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_a_layer_normalised_classifier_gradients_and_model_file(cell, rng, tmp_path):
+    model = SequenceClassifier(3, 3, cell=cell, hidden_size=4, bidirectional=True, layer_norm=True,
+                               mean=[0.5, -1, 2], std=[1, 2, 0.5], dtype=np.float64, rng=rng)
+    x, lengths, y = rng.standard_normal((4, 6, 3)), np.array([6, 2, 5, 1]), rng.integers(0, 3, 4)
+    assert check_model(model, x, lengths, y).max_error < 1e-6
+    again = load_model(model.save(tmp_path / "m.npz"))
+    np.testing.assert_array_equal(again.predict_proba(x, lengths), model.predict_proba(x, lengths))
+
+
 def test_padding_never_matters(rng):
     model = SequenceClassifier(2, 3, cell="lstm", hidden_size=5, bidirectional=True, pooling="mean", rng=rng)
     x, lengths = rng.standard_normal((3, 7, 2)), np.array([7, 3, 5])

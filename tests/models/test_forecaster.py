@@ -112,6 +112,15 @@ def test_a_projected_lstm_forecaster_gradients_and_model_file(future, rng, tmp_p
     np.testing.assert_array_equal(again.predict(x, f), model.predict(x, f))
 
 
+def test_a_layer_normalised_forecaster_with_a_decoder_gradients_and_model_file(rng, tmp_path):
+    model = Forecaster(["y", "hour"], ["y"], future=["hour"], horizon=2, hidden_size=4, layer_norm=True,
+                       mean=[1.0, 0.0], std=[2.0, 1.0], dtype=np.float64, rng=rng)
+    x, y, f = rng.standard_normal((2, 4, 2)), rng.standard_normal((2, 2, 1)), rng.standard_normal((2, 2, 1))
+    assert model.decoder.layer_norm and check_model(model, x, y, f).max_error < 1e-6
+    again = load_model(model.save(tmp_path / "m.npz"))
+    np.testing.assert_array_equal(again.predict(x, f), model.predict(x, f))
+
+
 def test_recurrent_dropout_reaches_the_encoder_and_the_decoder(rng, tmp_path):
     model = Forecaster(["y", "hour"], ["y"], future=["hour"], horizon=2, hidden_size=4, recurrent_dropout=0.5,
                        mean=[1.0, 0.0], std=[2.0, 1.0], rng=rng)

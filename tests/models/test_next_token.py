@@ -183,6 +183,17 @@ def test_recurrent_dropout_model_gradients_with_a_fixed_mask_and_model_file(rng,
     np.testing.assert_array_equal(again.eval().forward(ids)[0], model.eval().forward(ids)[0])
 
 
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_a_layer_normalised_model_gradients_and_model_file(rng, cell, tmp_path):
+    model = NextTokenModel(list("abcdef"), cell=cell, embedding_dim=3, hidden_size=4, num_layers=2, layer_norm=True,
+                           dtype=np.float64, rng=rng)
+    ids, targets = rng.integers(0, 6, (3, 4)), rng.integers(0, 6, (3, 4))
+    assert check_model(model, ids, targets).max_error < 1e-6
+    again = load_model(model.save(tmp_path / "m.npz"))
+    assert again.rnn.layer_norm and "ln_weight_hh_l1" in again.rnn.params and "layer norm" in again.describe()
+    np.testing.assert_array_equal(again.forward(ids)[0], model.forward(ids)[0])
+
+
 def test_cell_options_are_checked():
     with pytest.raises(ConfigError, match="cell should be one of rnn, lstm, gru"):
         NextTokenModel(LETTERS, cell="transformer")

@@ -8,25 +8,13 @@ import pytest
 from rnnlab.errors import ConfigError
 from rnnlab.gradcheck import check_layer
 
-from conftest import CELLS, random_state, rel_error
-from torch_utils import TOL, tensor, torch
+from conftest import CELLS, hold_masks, random_state, rel_error
+from torch_utils import TOL, tensor, torch_layer_loop
 
 # every test here runs with each kernel set (conftest.kernel_set)
 pytestmark = pytest.mark.usefixtures("kernel_set")
 
 F64 = np.float64
-
-
-def hold_masks(layer):
-    """Make every forward pass of ``layer`` draw the masks it draws now (its generator rewound each time)."""
-    start = layer.rng.bit_generator.state
-    forward = layer.forward
-
-    def rewound(*args, **kwargs):
-        layer.rng.bit_generator.state = start
-        return forward(*args, **kwargs)
-
-    layer.forward = rewound
 
 
 @pytest.mark.parametrize("cell", CELLS)
@@ -47,32 +35,6 @@ def test_gradients_with_a_fixed_mask(rng, cell, num_layers, bidirectional, ragge
     assert report.max_error < 1e-6, str(report)
 
 
-def torch_direction(cell, params, sfx, x, h, c, mask, proj):
-    """One layer-direction of one sequence, written out in PyTorch: x (T, D), h/c (1, P)/(1, H),
-    mask (1, P) on h_{t-1} inside the recurrent product. Returns (outputs (T, P), h, c)."""
-    w_ih, w_hh = params[f"weight_ih{sfx}"], params[f"weight_hh{sfx}"]
-    b_ih, b_hh = params[f"bias_ih{sfx}"], params[f"bias_hh{sfx}"]
-    outs = []
-    for t in range(x.shape[0]):
-        gi = x[t : t + 1] @ w_ih.T + b_ih
-        gh = (h * mask) @ w_hh.T + b_hh
-        if cell.startswith("rnn"):
-            h = torch.tanh(gi + gh) if cell == "rnn-tanh" else torch.relu(gi + gh)
-        elif cell.startswith("lstm"):
-            i, f, g, o = (gi + gh).chunk(4, dim=1)
-            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-            h = torch.sigmoid(o) * torch.tanh(c)
-            if proj:
-                h = h @ params[f"weight_hr{sfx}"].T
-        else:
-            (ir, iz, i_n), (hr, hz, hn) = gi.chunk(3, dim=1), gh.chunk(3, dim=1)
-            r, z = torch.sigmoid(ir + hr), torch.sigmoid(iz + hz)
-            n = torch.tanh(i_n + r * hn)
-            h = (1 - z) * n + z * h  # the direct path reads h_{t-1} unmasked
-        outs.append(h)
-    return torch.cat(outs), h, c
-
-
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("bidirectional", [False, True])
 @pytest.mark.parametrize("cell", CELLS)
@@ -84,24 +46,11 @@ def test_matches_a_pytorch_loop_with_the_same_masks(rng, cell, bidirectional, dt
     out, _ = layer.forward(x, lengths=lengths)
     g_out = rng.standard_normal(out.shape).astype(dtype)
     layer.backward(g_out)
-    masks = layer.recurrent_masks
     params = {k: tensor(v, dtype, grad=True) for k, v in layer.params.items()}
-    Dn, P, proj = layer.num_directions, layer.output_size, bool(layer.proj_size)
     loss = 0
-    for s in range(N):  # one sequence at a time, over its own length: no padding to model
-        inp = tensor(x[s, : lengths[s]], dtype)
-        for k in range(L):
-            outs = []
-            for d in range(Dn):
-                sfx = f"_l{k}" + ("_reverse" if d else "")
-                seq = inp if d == 0 else inp.flip(0)
-                h0, c0 = torch.zeros(1, P, dtype=seq.dtype), torch.zeros(1, H, dtype=seq.dtype)
-                o, _, _ = torch_direction(cell, params, sfx, seq, h0, c0, tensor(masks[k * Dn + d][s : s + 1], dtype),
-                                          proj)
-                outs.append(o if d == 0 else o.flip(0))
-            inp = torch.cat(outs, dim=1)
-        np.testing.assert_allclose(inp.detach().numpy(), out[s, : lengths[s]], rtol=0, atol=TOL[dtype] * 10)
-        loss = loss + (inp * tensor(g_out[s, : lengths[s]], dtype)).sum()
+    for s, seq_out in enumerate(torch_layer_loop(layer, params, x, lengths, layer.recurrent_masks)):
+        np.testing.assert_allclose(seq_out.detach().numpy(), out[s, : lengths[s]], rtol=0, atol=TOL[dtype] * 10)
+        loss = loss + (seq_out * tensor(g_out[s, : lengths[s]], dtype)).sum()
     loss.backward()
     for name, p in params.items():
         assert rel_error(layer.grads[name], p.grad.numpy()) < TOL[dtype], name

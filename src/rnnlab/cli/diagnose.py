@@ -17,7 +17,7 @@ FLOW_EPILOG = """examples:
 GRADCHECK_EPILOG = """examples:
   rnnlab gradcheck               every layer and the whole model, relative error per parameter
   rnnlab gradcheck --cell lstm   one cell: 1 and 2 layers, one and two directions, ragged lengths
-                                 (the LSTM also with a projection)
+                                 (the LSTM also with a projection, LSTM and GRU with layer norm)
   rnnlab gradcheck --notebook    the notebook's backward pass: each of its four bugs, and all fixed
 """
 PASS_BELOW = 1e-6  # relative error: a correct gradient gives about 1e-10, the notebook's smallest bug 2.7e-3

@@ -15,6 +15,12 @@ from rnnlab.functional.activations import (
 )
 from rnnlab.functional.embedding import scatter_add_rows
 from rnnlab.functional.gru import gru_cell, gru_recurrence_, gru_recurrence_backward
+from rnnlab.functional.layer_norm import (
+    ln_gru_recurrence_,
+    ln_gru_recurrence_backward,
+    ln_lstm_recurrence_,
+    ln_lstm_recurrence_backward,
+)
 from rnnlab.functional.losses import cross_entropy_per_step, softmax_cross_entropy, softmax_cross_entropy_cm
 from rnnlab.functional.lstm import lstm_cell, lstm_recurrence_, lstm_recurrence_backward
 from rnnlab.functional.recurrent import Packing, rnn_cell, rnn_recurrence_, rnn_recurrence_backward
@@ -25,6 +31,10 @@ __all__ = [
     "gru_cell",
     "gru_recurrence_",
     "gru_recurrence_backward",
+    "ln_gru_recurrence_",
+    "ln_gru_recurrence_backward",
+    "ln_lstm_recurrence_",
+    "ln_lstm_recurrence_backward",
     "log_softmax",
     "lstm_cell",
     "lstm_recurrence_",

@@ -111,6 +111,10 @@ def recurrent(g: Graph, layer, x: str, *, sequence_lens: str = "", initial: tupl
         raise ConfigError(f"ONNX's LSTM operator has no projection: a model whose LSTM has proj_size="
                           f"{layer.proj_size} cannot be exported; train it without proj_size (--proj-size 0) to "
                           "serve it with ONNX")
+    if layer.layer_norm:  # the normalisations sit between the products and the gates, inside ONNX's operators
+        raise ConfigError(f"ONNX's {layer.cell.upper()} operator has no layer normalisation: a model with "
+                          "layer_norm=True cannot be exported; train it without it (no --layer-norm) to serve it "
+                          "with ONNX")
     cell, Dn, H = layer.cell, layer.num_directions, layer.hidden_size
     params = layer.state_dict() if params is None else params
     finals: list[list[str]] = [[] for _ in range(layer.n_states)]

@@ -43,6 +43,9 @@ def to_torch(layer):
         extra = {"nonlinearity": layer.nonlinearity} if layer.cell == "rnn" else {}
         if layer.proj_size:
             extra["proj_size"] = layer.proj_size
+        if layer.layer_norm:
+            raise ConfigError(f"torch.nn.{cls.__name__} has no layer normalisation: a layer with layer_norm=True "
+                              "has no PyTorch module to convert to")
         if layer.recurrent_dropout:
             warnings.warn(f"torch.nn.{cls.__name__} has no recurrent dropout: the module computes what the layer "
                           f"does in evaluation mode, and trains without its recurrent_dropout="

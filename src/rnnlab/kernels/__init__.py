@@ -1,11 +1,13 @@
 """Kernel sets: the one place that chooses which implementation of the recurrent kernels runs.
 
-A kernel set is the nine functions a recurrent layer calls (for each cell: the recurrence, its
-backward pass and the streaming step, with the signatures of :mod:`rnnlab.functional`). Two exist:
+A kernel set is the functions a recurrent layer calls (for each cell: the recurrence, its
+backward pass and the streaming step, with the signatures of :mod:`rnnlab.functional`; and the
+layer-normalised LSTM's and GRU's recurrences, :mod:`rnnlab.functional.layer_norm`). Two exist:
 
 - ``"numpy"``: :mod:`rnnlab.functional`, the readable reference, always there;
 - ``"numba"``: :mod:`rnnlab.kernels.fused`, each step's elementwise work compiled into one
-  loop (the ``fast`` extra: ``pip install 'rnnlab[fast]'``).
+  loop (the ``fast`` extra: ``pip install 'rnnlab[fast]'``); its layer-normalised recurrences
+  are NumPy's, the documented fallback.
 
 By default (``"auto"``) the fused set runs wherever numba imports. ``RNNLAB_KERNELS=numpy``
 (or ``numba``) in the environment, or :func:`use_kernels`, chooses explicitly; asking for numba
@@ -50,6 +52,10 @@ class KernelSet:
     lstm_recurrence_backward: Callable
     gru_recurrence_: Callable
     gru_recurrence_backward: Callable
+    ln_lstm_recurrence_: Callable
+    ln_lstm_recurrence_backward: Callable
+    ln_gru_recurrence_: Callable
+    ln_gru_recurrence_backward: Callable
     rnn_cell: Callable
     lstm_cell: Callable
     gru_cell: Callable

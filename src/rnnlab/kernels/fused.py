@@ -13,7 +13,8 @@ product written inside the compiled loop instead, the LSTM's forward pass measur
 In float32, ``tanh`` is a rational approximation (:func:`gate_tanh`; at most 4e-7 from the exact
 value), which the compiler vectorizes; libm's ``tanhf`` would not vectorize. float64 keeps the
 exact ``math.tanh``: it exists for gradient checks. Everything compiles once, into numba's
-on-disk cache.
+on-disk cache. The layer-normalised recurrences are NumPy's (:mod:`rnnlab.functional.layer_norm`),
+imported here as this set's: the documented fallback.
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
+from rnnlab.functional.layer_norm import (  # noqa: F401 - the set's layer-normalised recurrences: NumPy's
+    ln_gru_recurrence_,
+    ln_gru_recurrence_backward,
+    ln_lstm_recurrence_,
+    ln_lstm_recurrence_backward,
+)
 from rnnlab.functional.recurrent import product_input, product_inputs, start_rows, step_sizes
 
 # no "nnan": a NaN must survive (divergence is detected by it); error_model "numpy": a division is a

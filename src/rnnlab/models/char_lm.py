@@ -66,10 +66,10 @@ class CharLM(NextTokenModel):
 
     def __init__(self, vocab, *, cell: str = "lstm", embedding_dim: int = 64, hidden_size: int = 256,
                  num_layers: int = 2, dropout: float = 0.0, nonlinearity: str = "tanh", proj_size: int = 0,
-                 recurrent_dropout: float = 0.0, dtype=np.float32, rng=None):
+                 recurrent_dropout: float = 0.0, layer_norm: bool = False, dtype=np.float32, rng=None):
         super().__init__(vocab, cell=cell, embedding_dim=embedding_dim, hidden_size=hidden_size,
                          num_layers=num_layers, dropout=dropout, nonlinearity=nonlinearity, proj_size=proj_size,
-                         recurrent_dropout=recurrent_dropout, dtype=dtype, rng=rng)
+                         recurrent_dropout=recurrent_dropout, layer_norm=layer_norm, dtype=dtype, rng=rng)
         if not all(len(t) == 1 for t in self.vocab):
             raise ConfigError("a CharLM's vocabulary should be single characters")
         self._carry = None

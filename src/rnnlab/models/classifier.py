@@ -26,7 +26,8 @@ class SequenceClassifier(SequenceEncoder):
     :class:`~rnnlab.data.audio_features.AudioFeatures` or its dict, saved with the model) so that
     :meth:`predict_recordings` computes exactly the training features; proj_size: the LSTM's
     projection (0: none; see :class:`~rnnlab.nn.LSTM`); recurrent_dropout: on the state entering
-    each recurrent product (see :class:`~rnnlab.nn.Recurrent`); dtype; rng: seed or
+    each recurrent product (see :class:`~rnnlab.nn.Recurrent`); layer_norm: the layer-normalised
+    LSTM or GRU (see :mod:`rnnlab.functional.layer_norm`); dtype; rng: seed or
     Generator for the weights and dropout.
 
     Data: ``x`` (N, T, C) zero-padded, ``lengths`` (N,) the true lengths (or None: all T),
@@ -47,7 +48,8 @@ class SequenceClassifier(SequenceEncoder):
 
     def __init__(self, input_size: int, classes, *, cell: str = "lstm", hidden_size: int = 64, num_layers: int = 1,
                  bidirectional: bool = False, dropout: float = 0.0, pooling: str = "last", mean=None, std=None,
-                 audio=None, proj_size: int = 0, recurrent_dropout: float = 0.0, dtype=np.float32, rng=None):
+                 audio=None, proj_size: int = 0, recurrent_dropout: float = 0.0, layer_norm: bool = False,
+                 dtype=np.float32, rng=None):
         super().__init__()
         if isinstance(classes, int) and not isinstance(classes, bool):
             classes = [str(i) for i in range(check_int("classes", classes, minimum=2))]
@@ -57,7 +59,7 @@ class SequenceClassifier(SequenceEncoder):
         self.classes = classes
         self.audio = None if audio is None else audio_settings(audio, input_size)
         self.build_encoder(input_size, len(classes), cell, hidden_size, num_layers, bidirectional, dropout, pooling,
-                           mean, std, dtype, rng, proj_size, recurrent_dropout)
+                           mean, std, dtype, rng, proj_size, recurrent_dropout, layer_norm)
         self._last = None
 
     def get_config(self) -> dict:

@@ -58,7 +58,7 @@ class SequenceEncoder(Model):
     """
 
     def build_encoder(self, input_size, out_features, cell, hidden_size, num_layers, bidirectional, dropout, pooling,
-                      mean, std, dtype, rng, proj_size=0, recurrent_dropout=0.0):
+                      mean, std, dtype, rng, proj_size=0, recurrent_dropout=0.0, layer_norm=False):
         """Build the encoder's layers (``rnn``, ``fc`` with ``out_features`` outputs) and its scaling;
         the constructor arguments are those of the subclasses (see their docstrings)."""
         self.input_size = check_int("input_size", input_size)
@@ -75,7 +75,7 @@ class SequenceEncoder(Model):
             raise ConfigError("std should be positive numbers")
         self.rnn = CELL_TYPES[cell](self.input_size, hidden_size, num_layers, bidirectional=bool(bidirectional),
                                     dropout=dropout, proj_size=proj_size, recurrent_dropout=recurrent_dropout,
-                                    batch_first=True, dtype=dt, rng=g)
+                                    layer_norm=layer_norm, batch_first=True, dtype=dt, rng=g)
         self.fc = Linear(self.rnn.num_directions * self.rnn.output_size, out_features, dtype=dt, rng=g)
         self._cache = None
 
@@ -84,7 +84,7 @@ class SequenceEncoder(Model):
         r = self.rnn
         return {"cell": r.cell, "hidden_size": r.hidden_size, "num_layers": r.num_layers,
                 "bidirectional": r.bidirectional, "dropout": r.dropout, "proj_size": r.proj_size,
-                "recurrent_dropout": r.recurrent_dropout,
+                "recurrent_dropout": r.recurrent_dropout, "layer_norm": r.layer_norm,
                 "pooling": self.pooling, "mean": self.mean.tolist(), "std": self.std.tolist(), "dtype": self.dtype.name}
 
     @staticmethod
@@ -95,7 +95,7 @@ class SequenceEncoder(Model):
         bidirectional = bool(config.get("bidirectional", False))
         P = config.get("proj_size", 0)
         rnn = recurrent_shapes(config.get("cell", "lstm"), input_size, H, L, bidirectional=bidirectional,
-                               proj_size=P)
+                               proj_size=P, layer_norm=config.get("layer_norm", False))
         Dn = 2 if bidirectional else 1
         return {**{f"rnn.{k}": v for k, v in rnn.items()}, "fc.weight": (out_features, Dn * (P or H)),
                 "fc.bias": (out_features,)}

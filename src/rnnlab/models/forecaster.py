@@ -37,7 +37,7 @@ class Forecaster(SequenceEncoder):
     reading and the loss are in that space, the forecasts in the series' units); proj_size: the
     LSTM's projection, in the encoder and the decoder (0: none; see :class:`~rnnlab.nn.LSTM`);
     recurrent_dropout: on the state entering each recurrent product, in both (see
-    :class:`~rnnlab.nn.Recurrent`); dtype; rng.
+    :class:`~rnnlab.nn.Recurrent`); layer_norm: the layer-normalised LSTM or GRU, in both; dtype; rng.
 
     Without future covariates the encoder's final state gives all h steps through one Linear
     layer. With them, a decoder (the same cell and sizes) starts from the encoder's final state
@@ -67,8 +67,8 @@ class Forecaster(SequenceEncoder):
     def __init__(self, columns, targets=None, *, future=None, horizon: int = 1, window: int | None = None,
                  cell: str = "lstm", hidden_size: int = 64, num_layers: int = 1, dropout: float = 0.0, mean=None,
                  std=None, relative: bool = True, loss: str = "mse", quantiles=DEFAULT_QUANTILES,
-                 log_targets: bool = False, proj_size: int = 0, recurrent_dropout: float = 0.0, dtype=np.float32,
-                 rng=None):
+                 log_targets: bool = False, proj_size: int = 0, recurrent_dropout: float = 0.0,
+                 layer_norm: bool = False, dtype=np.float32, rng=None):
         super().__init__()
         self.columns, self.targets, self.future = check_columns(columns, targets, future)
         self.target_index = [self.columns.index(t) for t in self.targets]
@@ -81,11 +81,12 @@ class Forecaster(SequenceEncoder):
         g = as_generator(rng)
         K, P = len(self.targets), self.head.params
         self.build_encoder(len(self.columns), K * P if self.future else self.horizon * K * P, cell, hidden_size,
-                           num_layers, False, dropout, "last", mean, std, dtype, g, proj_size, recurrent_dropout)
+                           num_layers, False, dropout, "last", mean, std, dtype, g, proj_size, recurrent_dropout,
+                           layer_norm)
         if self.future:
             self.decoder = CELL_TYPES[cell](len(self.future), hidden_size, num_layers, dropout=dropout,
                                             proj_size=proj_size, recurrent_dropout=recurrent_dropout,
-                                            batch_first=True, dtype=self.dtype, rng=g)
+                                            layer_norm=layer_norm, batch_first=True, dtype=self.dtype, rng=g)
         self.scaled = mean is not None and std is not None  # else fit_scaling must come first
         self._last = None
         self._decoded = None
@@ -109,7 +110,8 @@ class Forecaster(SequenceEncoder):
         shapes = cls.encoder_shapes(config, len(columns), K * P if future else horizon * K * P)
         if future:
             decoder = recurrent_shapes(config.get("cell", "lstm"), len(future), config.get("hidden_size", 64),
-                                       config.get("num_layers", 1), proj_size=config.get("proj_size", 0))
+                                       config.get("num_layers", 1), proj_size=config.get("proj_size", 0),
+                                       layer_norm=config.get("layer_norm", False))
             shapes.update({f"decoder.{k}": v for k, v in decoder.items()})
         return shapes
 

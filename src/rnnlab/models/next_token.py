@@ -32,7 +32,8 @@ class NextTokenModel(Model):
     recurrent layers; dropout: between stacked layers, in training only; nonlinearity:
     "tanh" or "relu" (cell="rnn" only); proj_size: P, the LSTM's projection (0: none; see
     :class:`~rnnlab.nn.LSTM`); recurrent_dropout: dropout on the state entering each step's
-    recurrent product, one mask per sequence (see :class:`~rnnlab.nn.Recurrent`); dtype: float32
+    recurrent product, one mask per sequence (see :class:`~rnnlab.nn.Recurrent`); layer_norm: the
+    layer-normalised LSTM or GRU (see :mod:`rnnlab.functional.layer_norm`); dtype: float32
     (default) or float64; rng: seed or Generator for the initial weights and the dropout masks.
 
     Children (PyTorch names): ``embedding`` (V, E), ``rnn`` (the recurrent layer, E -> H,
@@ -61,6 +62,7 @@ class NextTokenModel(Model):
         nonlinearity: str = "tanh",
         proj_size: int = 0,
         recurrent_dropout: float = 0.0,
+        layer_norm: bool = False,
         dtype=np.float32,
         rng=None,
     ):
@@ -78,8 +80,8 @@ class NextTokenModel(Model):
             raise ConfigError(f"nonlinearity applies to cell='rnn' only; {cell} has its own gates")
         self.embedding = Embedding(V, embedding_dim, dtype=dt, rng=g)
         self.rnn = CELL_TYPES[cell](embedding_dim, hidden_size, num_layers, dropout=dropout, batch_first=False,
-                                    proj_size=proj_size, recurrent_dropout=recurrent_dropout, dtype=dt, rng=g,
-                                    **extra)
+                                    proj_size=proj_size, recurrent_dropout=recurrent_dropout, layer_norm=layer_norm,
+                                    dtype=dt, rng=g, **extra)
         self.fc = Linear(self.rnn.output_size, V, dtype=dt, rng=g)
         self._cols = np.arange(0)
         self._last = None
@@ -96,6 +98,7 @@ class NextTokenModel(Model):
             "nonlinearity": getattr(self.rnn, "nonlinearity", "tanh"),
             "proj_size": self.rnn.proj_size,
             "recurrent_dropout": self.rnn.recurrent_dropout,
+            "layer_norm": self.rnn.layer_norm,
             "dtype": self.dtype.name,
         }
 
@@ -109,7 +112,8 @@ class NextTokenModel(Model):
         E = check_int("embedding_dim", config.get("embedding_dim", 32))
         H = check_int("hidden_size", config.get("hidden_size", 50))
         P = config.get("proj_size", 0)
-        rnn = recurrent_shapes(config.get("cell", "rnn"), E, H, config.get("num_layers", 1), proj_size=P)
+        rnn = recurrent_shapes(config.get("cell", "rnn"), E, H, config.get("num_layers", 1), proj_size=P,
+                               layer_norm=config.get("layer_norm", False))
         return {"embedding.weight": (V, E), **{f"rnn.{k}": v for k, v in rnn.items()},
                 "fc.weight": (V, P or H), "fc.bias": (V,)}
 

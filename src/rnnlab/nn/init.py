@@ -45,11 +45,15 @@ def recurrent_default_(params: dict, hidden_size: int, rng: np.random.Generator)
     """PyTorch's default for RNN/LSTM/GRU: every weight and bias U(-1/sqrt(H), 1/sqrt(H)).
 
     Fills the arrays in ``params`` in their order (PyTorch's: weight_ih, weight_hh,
-    bias_ih, bias_hh per layer and direction).
+    bias_ih, bias_hh per layer and direction). A layer normalisation's gains (``ln_weight_*``)
+    start at 1 and its bias (``ln_bias_*``) at 0, as ``torch.nn.LayerNorm``'s.
     """
     k = 1.0 / math.sqrt(hidden_size)
-    for p in params.values():
-        uniform_(p, -k, k, rng)
+    for name, p in params.items():
+        if name.startswith("ln_"):
+            p[...] = 1.0 if name.startswith("ln_weight") else 0.0
+        else:
+            uniform_(p, -k, k, rng)
 
 
 def linear_default_(weight: np.ndarray, bias: np.ndarray | None, rng: np.random.Generator) -> None:

@@ -108,7 +108,7 @@ class RNN(Recurrent):
         dh_n = None if dfinal is None else dfinal[0]
         da, dh0, dw_hh = active_kernels().rnn_recurrence_backward(dhs, dh_n, hbuf, w.w_hh, self.nonlinearity, sizes,
                                                                   mask)
-        return da, da, (dh0,), dw_hh, None
+        return da, da, (dh0,), dw_hh, {}
 
 
 class LSTM(Recurrent):
@@ -153,10 +153,15 @@ class LSTM(Recurrent):
         gates, hbuf, cbuf = bufs
         hbuf[0] = 0.0 if init_states is None else init_states[0]
         cbuf[0] = 0.0 if init_states is None else init_states[1]
+        if w.plain is not None:
+            cache = active_kernels().ln_lstm_recurrence_(gates, hbuf, cbuf, w.plain, sizes, mask)
+            return hbuf[1:], (hbuf, cbuf), (hbuf, cbuf, cache)
         tanh_c, m = active_kernels().lstm_recurrence_(gates, hbuf, cbuf, w.w_hh, sizes, w.w_hr, mask)
         return hbuf[1:], (hbuf, cbuf), (hbuf, cbuf, gates, tanh_c, m)
 
     def cell_step(self, layer, x, prev):
+        if self.layer_norm:
+            return self.run_one_step(layer, x, prev)
         h, c = prev
         gi, gh = gate_products(self.params, layer, x, h)
         h, c = active_kernels().lstm_cell(gi, gh, c)
@@ -165,11 +170,17 @@ class LSTM(Recurrent):
         return h, c
 
     def run_backward(self, dhs, dfinal, cell_cache, w, sizes, mask):
-        hbuf, cbuf, gates, tanh_c, m = cell_cache
         dh_n, dc_n = (None, None) if dfinal is None else dfinal
+        if w.plain is not None:  # drec = dgates gives bias_hh's gradient; the rest comes by kind
+            hbuf, cbuf, cache = cell_cache
+            dxproj, dgates, dh0, dc0, grads = active_kernels().ln_lstm_recurrence_backward(
+                dhs, dh_n, dc_n, cache, hbuf, cbuf, w.plain, sizes, mask)
+            grads.pop("bias_hh", None)
+            return dxproj, dgates, (dh0, dc0), grads.pop("weight_hh"), grads
+        hbuf, cbuf, gates, tanh_c, m = cell_cache
         dgates, dh0, dc0, dw_hh, dw_hr = active_kernels().lstm_recurrence_backward(
             dhs, dh_n, dc_n, gates, hbuf, cbuf, tanh_c, w.w_hh, sizes, w.w_hr, m, mask)
-        return dgates, dgates, (dh0, dc0), dw_hh, dw_hr
+        return dgates, dgates, (dh0, dc0), dw_hh, {} if dw_hr is None else {"weight_hr": dw_hr}
 
 
 class GRU(Recurrent):
@@ -202,20 +213,31 @@ class GRU(Recurrent):
     def run(self, bufs, init_states, w, sizes, mask):
         gates, hbuf, rec_n = bufs
         hbuf[0] = 0.0 if init_states is None else init_states[0]
+        if w.plain is not None:
+            cache = active_kernels().ln_gru_recurrence_(gates, hbuf, w.plain, sizes, mask)
+            return hbuf[1:], (hbuf,), (hbuf, cache)
         active_kernels().gru_recurrence_(gates, hbuf, rec_n, w.w_hh, w.bias_hn, sizes, mask)
         return hbuf[1:], (hbuf,), (hbuf, gates, rec_n)
 
     def cell_step(self, layer, x, prev):
+        if self.layer_norm:
+            return self.run_one_step(layer, x, prev)
         (h,) = prev
         gi, gh = gate_products(self.params, layer, x, h)
         return (active_kernels().gru_cell(gi, gh, h),)
 
     def run_backward(self, dhs, dfinal, cell_cache, w, sizes, mask):
-        hbuf, gates, rec_n = cell_cache
         dh_n = None if dfinal is None else dfinal[0]
+        if w.plain is not None:  # drec = the gradient at gh gives bias_hh's; the rest comes by kind
+            hbuf, cache = cell_cache
+            dxproj, dgh, dh0, grads = active_kernels().ln_gru_recurrence_backward(dhs, dh_n, cache, hbuf, w.plain,
+                                                                                 sizes, mask)
+            grads.pop("bias_hh", None)
+            return dxproj, dgh, (dh0,), grads.pop("weight_hh"), grads
+        hbuf, gates, rec_n = cell_cache
         dgates, drec, dh0, dw_hh = active_kernels().gru_recurrence_backward(dhs, dh_n, gates, hbuf, rec_n, w.w_hh,
                                                                             sizes, mask)
-        return dgates, drec, (dh0,), dw_hh, None
+        return dgates, drec, (dh0,), dw_hh, {}
 
 
 CELL_TYPES = {"rnn": RNN, "lstm": LSTM, "gru": GRU}

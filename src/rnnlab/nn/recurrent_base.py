@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import NamedTuple
 
 import numpy as np
 
@@ -22,43 +21,17 @@ from rnnlab.functional.recurrent import Packing, reverse_time
 from rnnlab.nn import init
 from rnnlab.nn.inputs import SequenceInput, TokenInput
 from rnnlab.nn.module import Module, resolve_dtype
+from rnnlab.nn.recurrent_cache import DirectionCache, ForwardCache, dropout_mask
 from rnnlab.nn.recurrent_params import (
     KernelWeights,
+    check_layer_norm,
     check_proj_size,
+    kernel_weights,
+    param_name,
     parameter_names,
     parameter_shapes,
-    projection_name,
 )
 from rnnlab.nn.recurrent_state import check_state
-
-
-class DirectionCache(NamedTuple):
-    """What one layer-direction's backward pass needs from its forward pass."""
-
-    weights: KernelWeights
-    source: SequenceInput | TokenInput  # its input, in its own time order
-    projection: object  # the source's projection cache
-    cell: tuple  # the cell's kernel buffers (see each cell's ``run``)
-    mask: np.ndarray | None  # its recurrent dropout mask (N, H or P), sorted order, or None
-
-
-class ForwardCache(NamedTuple):
-    """What :meth:`Recurrent.backward_time_major` needs from the last forward pass."""
-
-    directions: list[DirectionCache]  # layer-major, then direction
-    dropout_masks: list[np.ndarray | None]  # one per layer (None: no dropout after it)
-    packing: Packing | None
-    steps: int
-    batch: int
-
-
-def dropout_mask(rng: np.random.Generator, shape: tuple, p: float, dtype) -> np.ndarray:
-    """Inverted dropout: each entry 1 / (1 - p) with probability 1 - p, else 0 (so no rescaling at
-    evaluation). Drawn from ``rng``, whose state a checkpoint saves, so a resumed run draws the same."""
-    keep = 1.0 - p
-    mask = (rng.random(shape) < keep).astype(dtype)
-    mask *= 1.0 / keep
-    return mask
 
 
 class Recurrent(Module):
@@ -70,11 +43,12 @@ class Recurrent(Module):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, *, bias: bool = True,
                  batch_first: bool = True, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
-                 recurrent_dropout: float = 0.0, dtype=np.float32, rng=None):
+                 recurrent_dropout: float = 0.0, layer_norm: bool = False, dtype=np.float32, rng=None):
         super().__init__()
         self.input_size = check_int("input_size", input_size)
         self.hidden_size = check_int("hidden_size", hidden_size)
         self.proj_size = check_proj_size(self.cell, self.hidden_size, proj_size)
+        self.layer_norm = check_layer_norm(self.cell, layer_norm)
         self.num_layers = check_int("num_layers", num_layers)
         self.dropout = check_probability("dropout", dropout)
         self.recurrent_dropout = check_probability("recurrent_dropout", recurrent_dropout)
@@ -87,7 +61,7 @@ class Recurrent(Module):
         dt = resolve_dtype(dtype)
         self.rng = init.as_generator(rng)  # initial weights, then dropout masks
         shapes = parameter_shapes(self.cell, self.input_size, self.hidden_size, self.num_layers, self.bias,
-                                  self.bidirectional, self.proj_size)
+                                  self.bidirectional, self.proj_size, self.layer_norm)
         count = sum(math.prod(shape) for shape in shapes.values())
         # parameters, gradients, the optimizer's two buffers, a backup and the kernels' per-call copies
         check_memory(f"{type(self).__name__}({self.input_size}, {self.hidden_size}, {self.num_layers} layer(s))",
@@ -126,6 +100,8 @@ class Recurrent(Module):
         s += self.cell_options_repr()
         if self.proj_size:
             s += f", proj_size={self.proj_size}"
+        if self.layer_norm:
+            s += ", layer_norm=True"
         if not self.bias:
             s += ", bias=False"
         if not self.batch_first:
@@ -148,6 +124,8 @@ class Recurrent(Module):
             inner += f", {self.nonlinearity}"
         if self.proj_size:
             inner += f", projected to {self.proj_size}"
+        if self.layer_norm:
+            inner += ", layer norm"
         if self.recurrent_dropout:
             inner += f", recurrent dropout {self.recurrent_dropout:g}"
         if self.bidirectional:
@@ -204,8 +182,10 @@ class Recurrent(Module):
             raise ShapeError(f"{type(self).__name__} expects inputs of size input_size = {self.input_size}, got "
                              f"{inputs.features}")
         T, N = inputs.steps_and_batch
-        # what the pass keeps for backward: per layer and direction, the gates, states and output
-        kept = T * N * self.num_layers * self.num_directions * self.hidden_size * (self.gates + self.n_states + 1)
+        # what the pass keeps for backward: per layer and direction, the gates, states and output (a
+        # layer norm adds both normalised products and the normalised cell state)
+        per_unit = self.gates + self.n_states + 1 + (2 * self.gates + 2 if self.layer_norm else 0)
+        kept = T * N * self.num_layers * self.num_directions * self.hidden_size * per_unit
         check_memory(f"{type(self).__name__} over {N:,} sequence(s) of {T:,} steps", kept * self.dtype.itemsize,
                      "lower the batch size, the sequence length or hidden_size")
         packing = None if lengths is None else Packing.from_lengths(lengths, N, T)
@@ -222,7 +202,7 @@ class Recurrent(Module):
     def _run_layers(self, inputs, states, packing, dt):
         """The sorted core: every layer and direction in turn. Returns (out (T, N, Dn*H), finals tuple)."""
         T, N = inputs.steps_and_batch
-        L, Dn, H, Ho = self.num_layers, self.num_directions, self.hidden_size, self.output_size
+        L, Dn, Ho = self.num_layers, self.num_directions, self.output_size
         sizes = None if packing is None else packing.batch_sizes
         finals = tuple(np.empty(shape, dt) for shape in self.state_shapes(N))
         directions, masks = [], []
@@ -230,8 +210,7 @@ class Recurrent(Module):
             out = None
             for d in range(Dn):
                 k = layer * Dn + d
-                w = KernelWeights(self.cell, H, dt, *(self.params.get(n) for n in parameter_names(layer, d)),
-                                  w_hr=self.params.get(projection_name(layer, d)))
+                w = kernel_weights(self, layer, d)
                 bufs = self.new_buffers(T, N, packing)
                 source = inputs if d == 0 else inputs.reversed(packing)
                 projection = source.project(w.w_ih, w.bias, bufs[0])
@@ -292,6 +271,15 @@ class Recurrent(Module):
                 new[j][layer] = s
             inp = out[0]
         return inp.copy(), self.state_from_parts(new)
+
+    def run_one_step(self, layer: int, x: np.ndarray, prev: tuple) -> tuple:
+        """One streaming step through the whole-sequence kernel (T = 1), for the cells with no
+        one-step kernel of their own (the layer-normalised ones): returns the new state parts."""
+        w = kernel_weights(self, layer, 0)
+        bufs = self.new_buffers(1, x.shape[0], None)
+        SequenceInput(x[None]).project(w.w_ih, w.bias, bufs[0])
+        _, states, _ = self.run(bufs, prev, w, None, None)
+        return tuple(s[1] for s in states)
 
     # -- backward ----------------------------------------------------------------------------------
     def backward(self, dout=None, dstate=None, *, input_grad: bool = True):
@@ -362,16 +350,17 @@ class Recurrent(Module):
                     if d == 1:
                         dhs = reverse_time(dhs, cache.packing)
                 dfinal = None if dstates is None else tuple(s[k] for s in dstates)
-                dproj, drec, dinit, dw_hh, dw_hr = self.run_backward(dhs, dfinal, direction.cell, direction.weights,
+                dproj, drec, dinit, dw_hh, extra = self.run_backward(dhs, dfinal, direction.cell, direction.weights,
                                                                      sizes, direction.mask)
                 for j, g in enumerate(dinit):
                     dstate0[j][k] = g
                 dw_ih, db_ih, dx = direction.source.project_backward(direction.projection, dproj,
                                                                      input_grad or layer > 0)
                 db_hh = db_ih if drec is dproj else drec.reshape(-1, drec.shape[-1]).sum(axis=0)
+                db_ih = extra.pop("bias_ih", db_ih)  # a layer-normalised cell's follows the normalisation
                 direction.weights.add_gradients(parameter_names(layer, d), (dw_ih, dw_hh, db_ih, db_hh), self.grads)
-                if dw_hr is not None:  # the projection's rows and columns are PyTorch's own
-                    self.grads[projection_name(layer, d)] += dw_hr
+                for kind, grad in extra.items():  # in PyTorch's form already (the projection, the gains)
+                    self.grads[param_name(kind, layer, d)] += grad
                 if dx is not None:
                     if d == 1:
                         dx = reverse_time(dx, cache.packing)
@@ -390,8 +379,10 @@ class Recurrent(Module):
         raise NotImplementedError
 
     def run_backward(self, dhs, dfinal, cell_cache, w: KernelWeights, sizes, mask):  # pragma: no cover - abstract
-        """The kernel's backward: returns ``(dproj, drec, dinit states, dW_hh, dW_hr or None)``, dW_hh in
-        internal form, dW_hr (an LSTM's projection) in PyTorch's."""
+        """The kernel's backward: returns ``(dproj, drec, dinit states, dW_hh, extra)``: dproj at the input
+        projection, drec at the recurrent product with its bias (the bias's gradient per position),
+        dW_hh in internal form, extra a dict of more gradients by kind (:func:`param_name`) in
+        PyTorch's form: an LSTM's ``weight_hr``, a layer norm's gains and ``bias_ih``."""
         raise NotImplementedError
 
     def cell_step(self, layer: int, x: np.ndarray, prev: tuple) -> tuple:  # pragma: no cover - abstract

@@ -4,7 +4,10 @@ Names and shapes, for each layer k and direction (suffix ``_reverse`` for the ba
 ``weight_ih_l{k}`` (G*H, D_k), ``weight_hh_l{k}`` (G*H, H), ``bias_ih_l{k}`` (G*H,),
 ``bias_hh_l{k}`` (G*H,), with D_0 = D and D_k = Dn*H above. An LSTM with a projection
 (``proj_size`` P) also has ``weight_hr_l{k}`` (P, H), and its ``weight_hh_l{k}`` is (4H, P) and
-D_k = Dn*P above (PyTorch's layout). The kernels in rnnlab.functional
+D_k = Dn*P above (PyTorch's layout). With ``layer_norm=True`` (LSTM and GRU) each layer-direction
+also has the normalisation's gains ``ln_weight_ih_l{k}`` and ``ln_weight_hh_l{k}`` (G*H,) and, for
+the LSTM, the cell state's ``ln_weight_c_l{k}`` and ``ln_bias_c_l{k}`` (H,), last (see
+:mod:`rnnlab.functional.layer_norm`). The kernels in rnnlab.functional
 read them in an internal form (:class:`KernelWeights`): LSTM gates reordered, sigmoid rows
 halved, biases folded.
 """
@@ -41,9 +44,32 @@ def parameter_names(layer: int, direction: int) -> tuple[str, str, str, str]:
     return f"weight_ih{sfx}", f"weight_hh{sfx}", f"bias_ih{sfx}", f"bias_hh{sfx}"
 
 
+def param_name(kind: str, layer: int, direction: int) -> str:
+    """A parameter's full name from its kind: ``{kind}_l{k}[_reverse]`` (e.g. ``weight_hr_l1_reverse``)."""
+    return f"{kind}_l{layer}" + ("_reverse" if direction else "")
+
+
 def projection_name(layer: int, direction: int) -> str:
     """PyTorch's name of an LSTM's projection weight: ``weight_hr_l{k}[_reverse]``."""
-    return f"weight_hr_l{layer}" + ("_reverse" if direction else "")
+    return param_name("weight_hr", layer, direction)
+
+
+def layer_norm_shapes(cell: str, hidden_size: int) -> dict[str, tuple]:
+    """The kinds and shapes of a layer-normalised cell's own parameters (one layer-direction)."""
+    G = GATES[cell] * hidden_size
+    shapes = {"ln_weight_ih": (G,), "ln_weight_hh": (G,)}
+    if cell == "lstm":
+        shapes.update(ln_weight_c=(hidden_size,), ln_bias_c=(hidden_size,))
+    return shapes
+
+
+def check_layer_norm(cell: str, layer_norm) -> bool:
+    """``layer_norm`` validated: a bool, True for the LSTM and the GRU only."""
+    if not isinstance(layer_norm, (bool, np.bool_)):
+        raise ConfigError(f"layer_norm should be True or False, got {layer_norm!r}")
+    if layer_norm and cell not in ("lstm", "gru"):
+        raise ConfigError(f"layer_norm applies to the LSTM and the GRU, not to cell {cell!r}")
+    return bool(layer_norm)
 
 
 def check_proj_size(cell: str, hidden_size: int, proj_size) -> int:
@@ -58,13 +84,14 @@ def check_proj_size(cell: str, hidden_size: int, proj_size) -> int:
 
 
 def parameter_shapes(cell: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                     bidirectional: bool = False, proj_size: int = 0) -> dict[str, tuple]:
+                     bidirectional: bool = False, proj_size: int = 0, layer_norm: bool = False) -> dict[str, tuple]:
     """The names and shapes of a recurrent layer's parameters, in PyTorch's order (nothing allocated)."""
     if not isinstance(cell, str) or cell not in GATES:
         raise ConfigError(f"cell should be one of {', '.join(GATES)}, got {cell!r}")
     D, H = check_int("input_size", input_size), check_int("hidden_size", hidden_size)
     L = check_int("num_layers", num_layers)
     P = check_proj_size(cell, H, proj_size)
+    norms = layer_norm_shapes(cell, H) if check_layer_norm(cell, layer_norm) else {}
     out = P or H  # the size of h: the projection's, or the hidden size
     G, dirs = GATES[cell] * H, 2 if bidirectional else 1
     shapes = {}
@@ -77,7 +104,19 @@ def parameter_shapes(cell: str, input_size: int, hidden_size: int, num_layers: i
                 shapes[b_ih], shapes[b_hh] = (G,), (G,)
             if P:
                 shapes[projection_name(layer, d)] = (P, H)
+            shapes.update({param_name(kind, layer, d): shape for kind, shape in norms.items()})
     return shapes
+
+
+def kernel_weights(layer, layer_index: int, direction: int) -> KernelWeights:
+    """One layer-direction's :class:`KernelWeights` from a recurrent layer's parameters."""
+    params, norms = layer.params, None
+    if layer.layer_norm:
+        kinds = layer_norm_shapes(layer.cell, layer.hidden_size)
+        norms = {kind: params[param_name(kind, layer_index, direction)] for kind in kinds}
+    return KernelWeights(layer.cell, layer.hidden_size, layer.dtype,
+                         *(params.get(n) for n in parameter_names(layer_index, direction)),
+                         w_hr=params.get(projection_name(layer_index, direction)), norms=norms)
 
 
 class KernelWeights:
@@ -86,14 +125,23 @@ class KernelWeights:
     Internal row j is PyTorch's row ``rows[j]`` (LSTM gate order; identity when None) times
     ``scale[j]`` (1/2 for sigmoid gates; none for the RNN). Gradients with respect to the
     internal weights map back to PyTorch's rows as ``g[rows] += scale * d_internal``.
+
+    A layer-normalised cell (``norms``: its gains by kind) reads PyTorch's own form instead, the
+    biases unfolded, since they follow the normalisation: ``plain`` holds every weight by kind
+    (see :mod:`rnnlab.functional.layer_norm`), and the input projection gets no bias.
     """
 
-    __slots__ = ("bias", "bias_hn", "rows", "scale", "w_hh", "w_hr", "w_ih")
+    __slots__ = ("bias", "bias_hn", "plain", "rows", "scale", "w_hh", "w_hr", "w_ih")
 
-    def __init__(self, cell: str, hidden_size: int, dtype, w_ih, w_hh, b_ih, b_hh, w_hr=None):
+    def __init__(self, cell: str, hidden_size: int, dtype, w_ih, w_hh, b_ih, b_hh, w_hr=None, norms=None):
         H = hidden_size
         self.w_hr = w_hr  # an LSTM's projection (P, H), or None: its columns are h's, in no gate order
-        self.rows, self.scale = None, None
+        self.rows, self.scale, self.plain = None, None, None
+        if norms is not None:
+            self.w_ih, self.w_hh, self.bias, self.bias_hn = w_ih, w_hh, None, None
+            given = {"weight_hh": w_hh, "bias_ih": b_ih, "bias_hh": b_hh, "weight_hr": w_hr, **norms}
+            self.plain = {kind: a for kind, a in given.items() if a is not None}
+            return
         if cell == "lstm":
             self.rows, self.scale = internal_rows(H, dtype)
         elif cell == "gru":

@@ -7,7 +7,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from rnnlab.config import check_fields, from_dict, option
 from rnnlab.errors import ConfigError
-from rnnlab.nn.recurrent_params import check_proj_size
+from rnnlab.nn.recurrent_params import check_layer_norm, check_proj_size
 from rnnlab.training.config import TrainConfig
 
 SECTIONS = ("data", "model", "train")
@@ -31,11 +31,14 @@ class RecurrentModelConfig:
     recurrent_dropout: float = option(0.0, "dropout on the state entering each step's recurrent product, one "
                                            "mask per sequence for all steps (Gal and Ghahramani), in training only",
                                       minimum=0.0, below=1.0)
+    layer_norm: bool = option(False, "LSTM and GRU: layer-normalise both gate products and the LSTM's cell "
+                                     "state (Ba et al. 2016)")
     dtype: str = option("float32", "floating-point precision", choices=DTYPES)
 
     def __post_init__(self):
         check_fields(self)
         check_proj_size(self.cell, self.hidden_size, self.proj_size)
+        check_layer_norm(self.cell, self.layer_norm)
 
 
 @dataclass
