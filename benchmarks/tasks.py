@@ -47,18 +47,16 @@ import json
 import math
 import os
 import platform
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 from bikes import bench_bikes, print_table  # beside this script
-from text_variants import bench_variants, print_variants
+from text_variants import bench_variants, print_variants, timed_slice
 
 import rnnlab
 from rnnlab import datasets
 from rnnlab.data.text import split_text
-from rnnlab.errors import TrainingInterrupted
 from rnnlab.models import CharLM
 from rnnlab.training import TrainConfig, Trainer
 
@@ -131,16 +129,7 @@ def bench_text(args, torch) -> dict:
     next_eval = args.eval_every * 60.0
 
     def rnnlab_slice(seconds):
-        timer = threading.Timer(seconds, trainer.stop)
-        t0 = time.perf_counter()
-        timer.start()
-        try:
-            trainer.run()
-        except TrainingInterrupted:
-            pass
-        finally:
-            timer.cancel()
-        return time.perf_counter() - t0
+        return timed_slice(trainer, seconds)
 
     def torch_slice(seconds):
         nonlocal torch_pos

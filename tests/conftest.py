@@ -59,16 +59,18 @@ def kernel_set(request) -> str:
     use_kernels(before)
 
 
-def hold_masks(layer):
-    """Make every forward pass of ``layer`` draw the masks it draws now (its generator rewound each time)."""
+def hold_masks(layer, owner=None, method: str = "forward"):
+    """Make every call of ``owner.method`` (default: ``layer.forward``) draw the dropout masks ``layer``
+    draws now: its generator is rewound before each call, so a gradient check sees one fixed mask."""
+    owner = layer if owner is None else owner
     start = layer.rng.bit_generator.state
-    forward = layer.forward
+    original = getattr(owner, method)
 
     def rewound(*args, **kwargs):
         layer.rng.bit_generator.state = start
-        return forward(*args, **kwargs)
+        return original(*args, **kwargs)
 
-    layer.forward = rewound
+    setattr(owner, method, rewound)
 
 
 def as_tuple(state):

@@ -77,3 +77,24 @@ def torch_layer_loop(layer, params, x, lengths, masks=()):
                 outs.append(o if d == 0 else o.flip(0))
             inp = torch.cat(outs, dim=1)
         yield inp
+
+
+def assert_matches_torch_loop(layer, x, lengths, rng):
+    """An rnnlab layer (training mode, any options :func:`torch_direction` models) against the PyTorch
+    loop with the same weights and the same recurrent dropout masks: each sequence's outputs, and every
+    parameter gradient from a random output gradient, within ``TOL`` of the layer's dtype."""
+    from conftest import rel_error
+
+    dtype = layer.dtype.type
+    lengths = np.asarray(lengths)
+    out, _ = layer.forward(x, lengths=lengths)
+    g_out = rng.standard_normal(out.shape).astype(dtype)
+    layer.backward(g_out)
+    params = {k: tensor(v, dtype, grad=True) for k, v in layer.params.items()}
+    loss = 0
+    for s, seq_out in enumerate(torch_layer_loop(layer, params, x, lengths, layer.recurrent_masks)):
+        np.testing.assert_allclose(seq_out.detach().numpy(), out[s, : lengths[s]], rtol=0, atol=TOL[dtype] * 10)
+        loss = loss + (seq_out * tensor(g_out[s, : lengths[s]], dtype)).sum()
+    loss.backward()
+    for name, p in params.items():
+        assert rel_error(layer.grads[name], p.grad.numpy()) < TOL[dtype], name

@@ -8,6 +8,8 @@ from rnnlab.data import LETTERS, letter_task
 from rnnlab.gradcheck import check_model
 from rnnlab.models import load_model
 
+from conftest import hold_masks
+
 # every test here runs with each kernel set (conftest.kernel_set)
 pytestmark = pytest.mark.usefixtures("kernel_set")
 
@@ -150,14 +152,7 @@ def test_model_dropout_gradients_with_a_fixed_mask(rng):
     model = NextTokenModel(list("abcde"), cell="gru", embedding_dim=3, hidden_size=4, num_layers=2, dropout=0.4,
                            dtype=np.float64, rng=rng)
     ids, targets = rng.integers(0, 5, (3, 4)), rng.integers(0, 5, (3, 4))
-    state = model.rnn.rng.bit_generator.state
-    original = model._loss
-
-    def fixed(*args):
-        model.rnn.rng.bit_generator.state = state
-        return original(*args)
-
-    model._loss = fixed
+    hold_masks(model.rnn, model, "_loss")
     model.train()
     assert check_model(model, ids, targets).max_error < 1e-6
 
@@ -167,14 +162,7 @@ def test_recurrent_dropout_model_gradients_with_a_fixed_mask_and_model_file(rng,
     model = NextTokenModel(list("abcde"), cell=cell, embedding_dim=3, hidden_size=4, num_layers=2, dropout=0.2,
                            recurrent_dropout=0.4, dtype=np.float64, rng=rng)
     ids, targets = rng.integers(0, 5, (3, 4)), rng.integers(0, 5, (3, 4))
-    state = model.rnn.rng.bit_generator.state
-    original = model._loss
-
-    def fixed(*args):
-        model.rnn.rng.bit_generator.state = state
-        return original(*args)
-
-    model._loss = fixed
+    hold_masks(model.rnn, model, "_loss")
     model.train()
     assert check_model(model, ids, targets).max_error < 1e-6
     assert len(model.rnn.recurrent_masks) == 2

@@ -8,8 +8,8 @@ from rnnlab.errors import ConfigError
 from rnnlab.gradcheck import check_layer
 from rnnlab.nn import GRU, LSTM, RNN
 
-from conftest import hold_masks, random_state, rel_error
-from torch_utils import TOL, tensor, torch_layer_loop
+from conftest import hold_masks, random_state
+from torch_utils import assert_matches_torch_loop
 
 # the gradient checks run once: both kernel sets run the same NumPy layer-norm kernels
 # (tests/kernels checks that they do); the rest runs with each set (conftest.kernel_set)
@@ -61,19 +61,7 @@ def test_matches_a_pytorch_loop_with_its_layer_norm(rng, cell, bidirectional, dt
     cls, extra = NORMALISED[cell]
     N, T, D = 4, 6, 3
     layer = randomised(cls(D, 5, 2, bidirectional=bidirectional, layer_norm=True, dtype=dtype, rng=rng, **extra), rng)
-    x = rng.standard_normal((N, T, D)).astype(dtype)
-    lengths = np.array([6, 3, 1, 5])
-    out, _ = layer.forward(x, lengths=lengths)
-    g_out = rng.standard_normal(out.shape).astype(dtype)
-    layer.backward(g_out)
-    params = {k: tensor(v, dtype, grad=True) for k, v in layer.params.items()}
-    loss = 0
-    for s, seq_out in enumerate(torch_layer_loop(layer, params, x, lengths)):
-        np.testing.assert_allclose(seq_out.detach().numpy(), out[s, : lengths[s]], rtol=0, atol=TOL[dtype] * 10)
-        loss = loss + (seq_out * tensor(g_out[s, : lengths[s]], dtype)).sum()
-    loss.backward()
-    for name, p in params.items():
-        assert rel_error(layer.grads[name], p.grad.numpy()) < TOL[dtype], name
+    assert_matches_torch_loop(layer, rng.standard_normal((N, T, D)).astype(dtype), [6, 3, 1, 5], rng)
 
 
 @pytest.mark.usefixtures("kernel_set")

@@ -7,7 +7,7 @@ from rnnlab import ConfigError, DataError, ShapeError
 from rnnlab.gradcheck import check_layer
 from rnnlab.nn import GRU, LSTM, RNN
 
-from conftest import CELLS, as_tuple, random_state
+from conftest import CELLS, as_tuple, hold_masks, random_state
 
 # every test here runs with each kernel set (conftest.kernel_set)
 pytestmark = pytest.mark.usefixtures("kernel_set")
@@ -74,15 +74,7 @@ def test_dropout_is_training_only_reproducible_and_gradient_checked(rng):
     a.eval()
     np.testing.assert_array_equal(a.forward(x)[0], ref.forward(x)[0])  # no dropout in eval mode
     a.train()
-    # with the mask held fixed (the generator reset before every forward), gradients check out
-    state = a.rng.bit_generator.state
-    original = a.forward
-
-    def fixed_mask_forward(*args, **kwargs):
-        a.rng.bit_generator.state = state
-        return original(*args, **kwargs)
-
-    a.forward = fixed_mask_forward
+    hold_masks(a)  # with the mask held fixed (the generator reset before every forward), gradients check out
     report = check_layer(a, x, rng=rng)
     assert report.max_error < 1e-6, str(report)
 

@@ -8,8 +8,8 @@ import pytest
 from rnnlab.errors import ConfigError
 from rnnlab.gradcheck import check_layer
 
-from conftest import CELLS, hold_masks, random_state, rel_error
-from torch_utils import TOL, tensor, torch_layer_loop
+from conftest import CELLS, hold_masks, random_state
+from torch_utils import assert_matches_torch_loop
 
 # every test here runs with each kernel set (conftest.kernel_set)
 pytestmark = pytest.mark.usefixtures("kernel_set")
@@ -41,19 +41,7 @@ def test_gradients_with_a_fixed_mask(rng, cell, num_layers, bidirectional, ragge
 def test_matches_a_pytorch_loop_with_the_same_masks(rng, cell, bidirectional, dtype):
     N, T, D, H, L = 4, 6, 3, 4, 2
     layer = CELLS[cell](D, H, L, bidirectional=bidirectional, recurrent_dropout=0.5, dtype=dtype, rng=rng)
-    x = rng.standard_normal((N, T, D)).astype(dtype)
-    lengths = np.array([6, 3, 1, 5])
-    out, _ = layer.forward(x, lengths=lengths)
-    g_out = rng.standard_normal(out.shape).astype(dtype)
-    layer.backward(g_out)
-    params = {k: tensor(v, dtype, grad=True) for k, v in layer.params.items()}
-    loss = 0
-    for s, seq_out in enumerate(torch_layer_loop(layer, params, x, lengths, layer.recurrent_masks)):
-        np.testing.assert_allclose(seq_out.detach().numpy(), out[s, : lengths[s]], rtol=0, atol=TOL[dtype] * 10)
-        loss = loss + (seq_out * tensor(g_out[s, : lengths[s]], dtype)).sum()
-    loss.backward()
-    for name, p in params.items():
-        assert rel_error(layer.grads[name], p.grad.numpy()) < TOL[dtype], name
+    assert_matches_torch_loop(layer, rng.standard_normal((N, T, D)).astype(dtype), [6, 3, 1, 5], rng)
 
 
 @pytest.mark.parametrize("cell", CELLS)
