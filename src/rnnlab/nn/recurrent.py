@@ -171,11 +171,10 @@ class LSTM(Recurrent):
 
     def run_backward(self, dhs, dfinal, cell_cache, w, sizes, mask):
         dh_n, dc_n = (None, None) if dfinal is None else dfinal
-        if w.plain is not None:  # drec = dgates gives bias_hh's gradient; the rest comes by kind
+        if w.plain is not None:  # every weight's gradient comes by kind, in PyTorch's form
             hbuf, cbuf, cache = cell_cache
             dxproj, dgates, dh0, dc0, grads = active_kernels().ln_lstm_recurrence_backward(
                 dhs, dh_n, dc_n, cache, hbuf, cbuf, w.plain, sizes, mask)
-            grads.pop("bias_hh", None)
             return dxproj, dgates, (dh0, dc0), grads.pop("weight_hh"), grads
         hbuf, cbuf, gates, tanh_c, m = cell_cache
         dgates, dh0, dc0, dw_hh, dw_hr = active_kernels().lstm_recurrence_backward(
@@ -228,11 +227,10 @@ class GRU(Recurrent):
 
     def run_backward(self, dhs, dfinal, cell_cache, w, sizes, mask):
         dh_n = None if dfinal is None else dfinal[0]
-        if w.plain is not None:  # drec = the gradient at gh gives bias_hh's; the rest comes by kind
+        if w.plain is not None:  # every weight's gradient comes by kind, in PyTorch's form
             hbuf, cache = cell_cache
             dxproj, dgh, dh0, grads = active_kernels().ln_gru_recurrence_backward(dhs, dh_n, cache, hbuf, w.plain,
                                                                                  sizes, mask)
-            grads.pop("bias_hh", None)
             return dxproj, dgh, (dh0,), grads.pop("weight_hh"), grads
         hbuf, gates, rec_n = cell_cache
         dgates, drec, dh0, dw_hh = active_kernels().gru_recurrence_backward(dhs, dh_n, gates, hbuf, rec_n, w.w_hh,

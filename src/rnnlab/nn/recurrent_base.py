@@ -356,8 +356,10 @@ class Recurrent(Module):
                     dstate0[j][k] = g
                 dw_ih, db_ih, dx = direction.source.project_backward(direction.projection, dproj,
                                                                      input_grad or layer > 0)
-                db_hh = db_ih if drec is dproj else drec.reshape(-1, drec.shape[-1]).sum(axis=0)
-                db_ih = extra.pop("bias_ih", db_ih)  # a layer-normalised cell's follows the normalisation
+                # a layer-normalised cell's biases follow the normalisation: its kernel gives their gradients
+                db_ih, db_hh = extra.pop("bias_ih", db_ih), extra.pop("bias_hh", None)
+                if db_hh is None:
+                    db_hh = db_ih if drec is dproj else drec.reshape(-1, drec.shape[-1]).sum(axis=0)
                 direction.weights.add_gradients(parameter_names(layer, d), (dw_ih, dw_hh, db_ih, db_hh), self.grads)
                 for kind, grad in extra.items():  # in PyTorch's form already (the projection, the gains)
                     self.grads[param_name(kind, layer, d)] += grad
@@ -382,7 +384,7 @@ class Recurrent(Module):
         """The kernel's backward: returns ``(dproj, drec, dinit states, dW_hh, extra)``: dproj at the input
         projection, drec at the recurrent product with its bias (the bias's gradient per position),
         dW_hh in internal form, extra a dict of more gradients by kind (:func:`param_name`) in
-        PyTorch's form: an LSTM's ``weight_hr``, a layer norm's gains and ``bias_ih``."""
+        PyTorch's form: an LSTM's ``weight_hr``, a layer norm's gains and biases."""
         raise NotImplementedError
 
     def cell_step(self, layer: int, x: np.ndarray, prev: tuple) -> tuple:  # pragma: no cover - abstract
