@@ -70,6 +70,47 @@ def test_the_kernel_sets_agree_on_random_configurations(cell, dtype, seed):
         assert rel_error(a, b) < limit, (cell, N, T, D, H, L, bidirectional, ragged)
 
 
+def run_recurrence(kernels, cell, gates, W, sizes, bias):
+    """One recurrence of ``kernels`` from zero states: the gate (or state) buffers it filled."""
+    T, N, G = gates.shape
+    H = W.shape[1]
+    hbuf = np.zeros((T + 1, N, H))
+    if cell == "rnn":
+        hbuf[1:] = gates
+        kernels.rnn_recurrence_(hbuf, W, "tanh", sizes, None, bias)
+        return [hbuf]
+    gates = gates.copy()
+    if cell == "lstm":
+        cbuf = np.zeros((T + 1, N, H))
+        kernels.lstm_recurrence_(gates, hbuf, cbuf, W, sizes, None, None, bias)
+        return [gates, hbuf, cbuf]
+    rec_n = np.zeros((T, N, H))
+    kernels.gru_recurrence_(gates, hbuf, rec_n, W, np.full(H, 0.3), sizes, None, bias)
+    return [gates, hbuf, rec_n]
+
+
+@pytest.mark.parametrize("kernel_set", ["numpy", pytest.param("numba", marks=needs_numba)])
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_the_recurrences_add_the_bias_at_each_running_step_and_never_to_padding(kernel_set, cell, rng):
+    T, N, H = 5, 4, 3
+    G = {"rnn": 1, "lstm": 4, "gru": 3}[cell] * H
+    sizes = [4, 4, 3, 1, 1]  # ragged: padding rows hold zeros and must stay so
+    gates = rng.standard_normal((T, N, G))
+    for t, n in enumerate(sizes):
+        gates[t, n:] = 0.0
+    W, bias = rng.standard_normal((G, H)), rng.standard_normal(G)
+    with_bias = gates.copy()
+    for t, n in enumerate(sizes):
+        with_bias[t, :n] += bias
+    kernels = load(kernel_set)
+    got = run_recurrence(kernels, cell, gates, W, sizes, bias)
+    want = run_recurrence(kernels, cell, with_bias, W, sizes, None)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    for t, n in enumerate(sizes):  # every buffer's padding rows untouched by the bias
+        assert all(not buf[t + (buf.shape[0] > T), n:].any() for buf in got), (t, n)
+
+
 @needs_numba
 def test_the_fast_tanh_is_close_saturates_and_keeps_nan():
     from rnnlab.kernels.fused import rnn_cell

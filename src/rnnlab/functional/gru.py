@@ -21,7 +21,7 @@ import functools
 import numpy as np
 
 from rnnlab.functional.activations import half_tanh_to_sigmoid_, sigmoid_
-from rnnlab.functional.recurrent import product_input, product_inputs, start_rows, step_sizes
+from rnnlab.functional.recurrent import add_bias_, product_input, product_inputs, start_rows, step_sizes
 
 
 @functools.lru_cache(maxsize=64)
@@ -33,16 +33,18 @@ def internal_scale(hidden_size: int, dtype) -> np.ndarray:
     return scale
 
 
-def gru_recurrence_(gates, hbuf, rec_n, weight_hh, bias_hn=None, batch_sizes=None, mask=None):
+def gru_recurrence_(gates, hbuf, rec_n, weight_hh, bias_hn=None, batch_sizes=None, mask=None, bias=None):
     """Run the GRU recurrence in place.
 
-    gates: (T, N, 3H) input projections (r, z, n; r and z rows halved) with b_ir + b_hr,
-        b_iz + b_hz and b_in folded in; overwritten with the activations r, z, n.
+    gates: (T, N, 3H) input projections ``x_t W_ih^T`` (r, z, n; r and z rows halved), no bias;
+        overwritten with the activations r, z, n.
     hbuf: (T + 1, N, H); ``hbuf[0]`` holds the initial state; the rest is filled.
     rec_n: (T, N, H), filled with ``h_{t-1} W_hn^T + b_hn`` (kept for the backward pass).
     weight_hh: (3H, H), r and z rows halved; bias_hn: (H,) or None.
     mask: (N, H) recurrent dropout on h_{t-1} inside the product (not on ``z * h_{t-1}``;
         :func:`~rnnlab.functional.recurrent.product_input`), or None.
+    bias: (3H,) the folded biases b_ir + b_hr, b_iz + b_hz (halved) and b_in, or None (see
+        :func:`~rnnlab.functional.recurrent.add_bias_`).
     """
     T, N, G = gates.shape
     H = G // 3
@@ -50,6 +52,7 @@ def gru_recurrence_(gates, hbuf, rec_n, weight_hh, bias_hn=None, batch_sizes=Non
     rec = np.empty((N, G), gates.dtype)
     tmp = np.empty((N, H), gates.dtype)
     masked = None if mask is None else np.empty((N, H), gates.dtype)
+    add_bias_(gates, bias, batch_sizes)
     for t, n in enumerate(step_sizes(batch_sizes, T, N)):
         a = gates[t, :n]
         r_all = rec[:n]

@@ -18,7 +18,7 @@ import functools
 import numpy as np
 
 from rnnlab.functional.activations import half_tanh_to_sigmoid_, sigmoid_
-from rnnlab.functional.recurrent import product_input, product_inputs, start_rows, step_sizes
+from rnnlab.functional.recurrent import add_bias_, product_input, product_inputs, start_rows, step_sizes
 
 # PyTorch's gate blocks are (i, f, g, o); the internal order is (o, i, f, g)
 TO_INTERNAL = (3, 0, 1, 2)
@@ -36,11 +36,11 @@ def internal_rows(hidden_size: int, dtype) -> tuple[np.ndarray, np.ndarray]:
     return rows, scale
 
 
-def lstm_recurrence_(gates, hbuf, cbuf, weight_hh, batch_sizes=None, weight_hr=None, mask=None):
+def lstm_recurrence_(gates, hbuf, cbuf, weight_hh, batch_sizes=None, weight_hr=None, mask=None, bias=None):
     """Run the LSTM recurrence in place.
 
-    gates: (T, N, 4H) input projections in internal form (order o, i, f, g; sigmoid rows
-        halved), both biases folded in; overwritten with the gate activations.
+    gates: (T, N, 4H) input projections ``x_t W_ih^T`` in internal form (order o, i, f, g;
+        sigmoid rows halved), no bias; overwritten with the gate activations.
     hbuf, cbuf: (T + 1, N, P) and (T + 1, N, H), P = H without a projection; ``[0]`` holds
         the initial hidden and cell states; the rest is filled (zero-initialised by the caller
         for ragged batches).
@@ -49,6 +49,7 @@ def lstm_recurrence_(gates, hbuf, cbuf, weight_hh, batch_sizes=None, weight_hr=N
         ``h_t = (o * tanh(c_t)) W_hr^T``.
     mask: (N, P) recurrent dropout on h_{t-1} before the product
         (:func:`~rnnlab.functional.recurrent.product_input`), or None.
+    bias: (4H,) both biases folded, in internal form, or None (see :func:`add_bias_`).
 
     Returns ``(tanh_c, m)``: tanh_c (T, N, H), and with a projection m (T, N, H), the outputs
     ``o * tanh(c_t)`` before it (else None), both kept for the backward pass.
@@ -64,6 +65,7 @@ def lstm_recurrence_(gates, hbuf, cbuf, weight_hh, batch_sizes=None, weight_hr=N
     unprojected = hbuf[1:] if m is None else m
     whr_t = None if weight_hr is None else np.ascontiguousarray(weight_hr.T)
     masked = None if mask is None else np.empty(hbuf.shape[1:], gates.dtype)
+    add_bias_(gates, bias, batch_sizes)
     for t, n in enumerate(step_sizes(batch_sizes, T, N)):
         a = gates[t, :n]
         np.matmul(product_input(hbuf[t, :n], mask, masked), whh_t, out=rec[:n])

@@ -112,6 +112,19 @@ def step_sizes(batch_sizes, T: int, N: int) -> list[int]:
     return [N] * T if batch_sizes is None else batch_sizes
 
 
+def add_bias_(projections: np.ndarray, bias, batch_sizes) -> None:
+    """Add the folded bias (G,) to the rows of projections (T, N, G) that run, leaving padding at
+    zero: one pass when every sequence runs every step (NumPy's per-step call would cost more at
+    small sizes), else one per step. Nothing when bias is None."""
+    if bias is None:
+        return
+    if batch_sizes is None:
+        projections += bias
+        return
+    for t, n in enumerate(batch_sizes):
+        projections[t, :n] += bias
+
+
 # -- recurrent dropout: every kernel takes ``mask``, (N, H) or None -----------------------------
 # Gal and Ghahramani's variational dropout multiplies the input of the recurrent product,
 # ``(h_{t-1} * mask) W_hh^T``, by one mask per sequence for all steps; everything else that reads
@@ -129,13 +142,15 @@ def product_inputs(hbuf: np.ndarray, mask) -> np.ndarray:
 
 # -- Elman RNN ------------------------------------------------------------------------------
 def rnn_recurrence_(hbuf: np.ndarray, weight_hh: np.ndarray, nonlinearity: str = "tanh", batch_sizes=None,
-                    mask=None):
-    """Run the Elman recurrence in place: ``h_t = act(p_t + (h_{t-1} * mask) W_hh^T)``.
+                    mask=None, bias=None):
+    """Run the Elman recurrence in place: ``h_t = act(p_t + (h_{t-1} * mask) W_hh^T + b)``.
 
     hbuf: (T + 1, N, H); on entry ``hbuf[0]`` holds the initial state and ``hbuf[1:]`` the
-    input projections p_t (biases included, zero at padding); on return ``hbuf[1:]`` holds
-    the hidden states. weight_hh: (H, H). batch_sizes: see :class:`Packing`, or None.
+    input projections p_t = x_t W_ih^T (no bias, zero at padding); on return ``hbuf[1:]``
+    holds the hidden states. weight_hh: (H, H). batch_sizes: see :class:`Packing`, or None.
     mask: (N, H) recurrent dropout (:func:`product_input`), or None.
+    bias: (H,) the folded bias b = b_ih + b_hh, or None: the recurrence adds it (:func:`add_bias_`;
+    the fused kernels inside their step, which spares them a pass over the projections).
     Returns ``hbuf[1:]``, shape (T, N, H).
     """
     T, N = hbuf.shape[0] - 1, hbuf.shape[1]
@@ -143,6 +158,7 @@ def rnn_recurrence_(hbuf: np.ndarray, weight_hh: np.ndarray, nonlinearity: str =
     rec = np.empty(hbuf.shape[1:], hbuf.dtype)
     masked = None if mask is None else np.empty_like(rec)
     relu = nonlinearity == "relu"
+    add_bias_(hbuf[1:], bias, batch_sizes)
     for t, n in enumerate(step_sizes(batch_sizes, T, N)):
         r = rec[:n]
         np.matmul(product_input(hbuf[t, :n], mask, masked), whh_t, out=r)

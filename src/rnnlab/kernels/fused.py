@@ -73,13 +73,13 @@ def _gate_tanh(x):
 # ``one`` and ``half`` come in the arrays' dtype: numba types a Python literal as float64 (or int64),
 # which would turn float32 arithmetic into float64 and stop it from vectorizing.
 @numba.njit(**JIT)
-def _rnn_step(hbuf, rec, t, n, relu, one):
+def _rnn_step(hbuf, rec, bias, t, n, relu, one):
     zero = one - one
     h = hbuf[t + 1]
     for j in range(n):
         hj, rj = h[j], rec[j]
         for k in range(hj.shape[0]):
-            a = hj[k] + rj[k]
+            a = hj[k] + rj[k] + bias[k]
             hj[k] = (a if a > zero else a * zero) if relu else gate_tanh(a)  # a * 0 keeps a NaN
 
 
@@ -95,12 +95,12 @@ def _rnn_step_backward(da, dh, dhs, hbuf, t, n, relu, one):
 
 
 @numba.njit(**JIT)
-def _lstm_step(gates, rec, hout, cbuf, tanh_c, t, n, one, half):
+def _lstm_step(gates, rec, bias, hout, cbuf, tanh_c, t, n, one, half):
     H = cbuf.shape[2]
     for j in range(n):
         a, r = gates[t, j], rec[j]
         for k in range(4 * H):
-            a[k] = gate_tanh(a[k] + r[k])
+            a[k] = gate_tanh(a[k] + r[k] + bias[k])
         # one view per gate block: with offsets such as a[H + k] the loop measured half as fast
         ao, ai, af, ag = a[:H], a[H : 2 * H], a[2 * H : 3 * H], a[3 * H :]
         c_prev, c, tc, h = cbuf[t, j], cbuf[t + 1, j], tanh_c[t, j], hout[t, j]
@@ -140,17 +140,18 @@ def _lstm_step_backward(dgates, dh, dc, dhs, gates, cbuf, tanh_c, t, n, one, hal
 
 
 @numba.njit(**JIT)
-def _gru_step(gates, rec, rec_n, hbuf, bias_hn, t, n, one, half):
+def _gru_step(gates, rec, bias, rec_n, hbuf, bias_hn, t, n, one, half):
     H = hbuf.shape[2]
+    bias_n = bias[2 * H :]
     for j in range(n):
         a, r, rn, h_prev, h = gates[t, j], rec[j], rec_n[t, j], hbuf[t, j], hbuf[t + 1, j]
         for k in range(2 * H):
-            a[k] = gate_tanh(a[k] + r[k]) * half + half
+            a[k] = gate_tanh(a[k] + r[k] + bias[k]) * half + half
         ar, az, an, r_n = a[:H], a[H : 2 * H], a[2 * H :], r[2 * H :]
         for k in range(H):
             rnv = r_n[k] + bias_hn[k]
             rn[k] = rnv
-            nn = gate_tanh(an[k] + ar[k] * rnv)
+            nn = gate_tanh(an[k] + bias_n[k] + ar[k] * rnv)
             an[k] = nn
             h[k] = nn + az[k] * (h_prev[k] - nn)
 
@@ -225,18 +226,25 @@ def constants(dtype) -> tuple:
     return dtype.type(1), dtype.type(0.5)
 
 
+def step_bias(bias, size: int, dtype) -> np.ndarray:
+    """A bias as the compiled steps read it: contiguous, of ``dtype``; zeros for None (no bias),
+    so that each step kernel has one compiled form."""
+    return np.zeros(size, dtype) if bias is None else np.ascontiguousarray(bias, dtype)
+
+
 # -- the kernel set's functions: same signatures and results as rnnlab.functional's ---------------
-def rnn_recurrence_(hbuf, weight_hh, nonlinearity="tanh", batch_sizes=None, mask=None):
+def rnn_recurrence_(hbuf, weight_hh, nonlinearity="tanh", batch_sizes=None, mask=None, bias=None):
     """Fused :func:`rnnlab.functional.rnn_recurrence_`."""
     T, N = hbuf.shape[0] - 1, hbuf.shape[1]
     whh_t = np.ascontiguousarray(weight_hh.T)
     rec = np.empty(hbuf.shape[1:], hbuf.dtype)
+    bias = step_bias(bias, hbuf.shape[2], hbuf.dtype)
     masked = None if mask is None else np.empty_like(rec)
     relu = nonlinearity == "relu"
     one, _ = constants(hbuf.dtype)
     for t, n in enumerate(step_sizes(batch_sizes, T, N)):
         np.matmul(product_input(hbuf[t, :n], mask, masked), whh_t, out=rec[:n])
-        _rnn_step(hbuf, rec, t, n, relu, one)
+        _rnn_step(hbuf, rec, bias, t, n, relu, one)
     return hbuf[1:]
 
 
@@ -260,11 +268,12 @@ def rnn_recurrence_backward(dhs, dh_n, hbuf, weight_hh, nonlinearity="tanh", bat
     return da, dh, dweight_hh
 
 
-def lstm_recurrence_(gates, hbuf, cbuf, weight_hh, batch_sizes=None, weight_hr=None, mask=None):
+def lstm_recurrence_(gates, hbuf, cbuf, weight_hh, batch_sizes=None, weight_hr=None, mask=None, bias=None):
     """Fused :func:`rnnlab.functional.lstm_recurrence_` (the projection stays a BLAS product)."""
     T, N, G = gates.shape
     whh_t = np.ascontiguousarray(weight_hh.T)
     rec = np.empty((N, G), gates.dtype)
+    bias = step_bias(bias, G, gates.dtype)
     H = G // 4
     alloc = np.empty if batch_sizes is None else np.zeros
     tanh_c = alloc((T, N, H), gates.dtype)
@@ -275,7 +284,7 @@ def lstm_recurrence_(gates, hbuf, cbuf, weight_hh, batch_sizes=None, weight_hr=N
     one, half = constants(gates.dtype)
     for t, n in enumerate(step_sizes(batch_sizes, T, N)):
         np.matmul(product_input(hbuf[t, :n], mask, masked), whh_t, out=rec[:n])
-        _lstm_step(gates, rec, unprojected, cbuf, tanh_c, t, n, one, half)
+        _lstm_step(gates, rec, bias, unprojected, cbuf, tanh_c, t, n, one, half)
         if m is not None:
             np.matmul(m[t, :n], whr_t, out=hbuf[t + 1, :n])
     return tanh_c, m
@@ -316,17 +325,17 @@ def lstm_recurrence_backward(dhs, dh_n, dc_n, gates, hbuf, cbuf, tanh_c, weight_
     return dgates, dh, dc, dweight_hh, dweight_hr
 
 
-def gru_recurrence_(gates, hbuf, rec_n, weight_hh, bias_hn=None, batch_sizes=None, mask=None):
+def gru_recurrence_(gates, hbuf, rec_n, weight_hh, bias_hn=None, batch_sizes=None, mask=None, bias=None):
     """Fused :func:`rnnlab.functional.gru_recurrence_`."""
     T, N, G = gates.shape
     whh_t = np.ascontiguousarray(weight_hh.T)
     rec = np.empty((N, G), gates.dtype)
     masked = None if mask is None else np.empty(hbuf.shape[1:], gates.dtype)
-    bias = np.zeros(G // 3, gates.dtype) if bias_hn is None else np.ascontiguousarray(bias_hn, gates.dtype)
+    bias, bias_hn = step_bias(bias, G, gates.dtype), step_bias(bias_hn, G // 3, gates.dtype)
     one, half = constants(gates.dtype)
     for t, n in enumerate(step_sizes(batch_sizes, T, N)):
         np.matmul(product_input(hbuf[t, :n], mask, masked), whh_t, out=rec[:n])
-        _gru_step(gates, rec, rec_n, hbuf, bias, t, n, one, half)
+        _gru_step(gates, rec, bias, rec_n, hbuf, bias_hn, t, n, one, half)
 
 
 def gru_recurrence_backward(dhs, dh_n, gates, hbuf, rec_n, weight_hh, batch_sizes=None, mask=None):

@@ -75,13 +75,11 @@ class SequenceInput:
         """The same input with each sequence reversed in time (within its own length)."""
         return SequenceInput(reverse_time(self.x, packing))
 
-    def project(self, weight: np.ndarray, bias: np.ndarray | None, out: np.ndarray) -> DenseProjection:
-        """Write ``x W^T + b`` into ``out`` (T, N, G); weight (G, D), bias (G,) or None."""
+    def project(self, weight: np.ndarray, out: np.ndarray) -> DenseProjection:
+        """Write ``x W^T`` into ``out`` (T, N, G); weight (G, D). No bias: the recurrence adds it
+        inside its steps (one pass over the projections fewer)."""
         T, N = self.steps_and_batch
-        out2 = out.reshape(T * N, -1)
-        np.matmul(self.x.reshape(T * N, -1), weight.T, out=out2)
-        if bias is not None:
-            out2 += bias
+        np.matmul(self.x.reshape(T * N, -1), weight.T, out=out.reshape(T * N, -1))
         return DenseProjection(self.x, weight)
 
     @staticmethod
@@ -143,9 +141,9 @@ class TokenInput:
         """The same ids with each sequence reversed in time (within its own length)."""
         return TokenInput(self.embedding, reverse_time(self.ids, packing), checked=True)
 
-    def project(self, weight: np.ndarray, bias: np.ndarray | None, out: np.ndarray):
-        """Write ``E[ids] W^T + b`` into ``out`` (T, N, G); see :meth:`~rnnlab.nn.Embedding.project`."""
-        return self.embedding.project(self.ids, weight, bias, out)
+    def project(self, weight: np.ndarray, out: np.ndarray):
+        """Write ``E[ids] W^T`` into ``out`` (T, N, G); see :meth:`~rnnlab.nn.Embedding.project`."""
+        return self.embedding.project(self.ids, weight, out)
 
     def project_backward(self, cache, dproj: np.ndarray, need_dx: bool = True):
         """dproj (T, N, G) -> ``(dweight (G, E), dbias (G,), None)``; the embedding adds its own gradient."""

@@ -85,12 +85,12 @@ class Embedding(Module):
         self._ids = self.check_ids(ids)
         return np.take(self.params["weight"], self._ids, axis=0)
 
-    def project(self, ids: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, out: np.ndarray):
-        """Write the projection ``E[ids] W^T + b`` into ``out`` (T, N, G), without forming E[ids].
+    def project(self, ids: np.ndarray, weight: np.ndarray, out: np.ndarray):
+        """Write the projection ``E[ids] W^T`` into ``out`` (T, N, G), without forming E[ids].
 
-        ids: (T, N) checked ids (see :meth:`check_ids`); weight: (G, E), bias: (G,) or None, the
-        next layer's input weights. When V <= T*N this is a gather from the (V, G) table
-        ``E W^T + b``, which is the same linear map and costs one small product. Returns the
+        ids: (T, N) checked ids (see :meth:`check_ids`); weight: (G, E), the next layer's input
+        weights (its bias is the recurrence's to add). When V <= T*N this is a gather from the
+        (V, G) table ``E W^T``, which is the same linear map and costs one small product. Returns the
         cache for :meth:`project_backward`. This is how a recurrent layer reads token ids
         (:class:`~rnnlab.nn.TokenInput`).
         """
@@ -98,15 +98,10 @@ class Embedding(Module):
         T, N = ids.shape
         if E.shape[0] <= T * N:
             table = E @ weight.T  # (V, G)
-            if bias is not None:
-                table += bias
             np.take(table, ids, axis=0, out=out, mode="clip")  # ids are checked: clip never applies
             return EmbeddingProjection(ids, None, weight)
         x = np.take(E, ids, axis=0, mode="clip")  # (T, N, E)
-        out2 = out.reshape(T * N, -1)
-        np.matmul(x.reshape(T * N, -1), weight.T, out=out2)
-        if bias is not None:
-            out2 += bias
+        np.matmul(x.reshape(T * N, -1), weight.T, out=out.reshape(T * N, -1))
         return EmbeddingProjection(ids, x, weight)
 
     def project_backward(self, cache: EmbeddingProjection, dproj: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -96,7 +96,7 @@ class RNN(Recurrent):
     def run(self, bufs, init_states, w, sizes, mask):
         _, hbuf = bufs
         hbuf[0] = 0.0 if init_states is None else init_states[0]
-        hs = active_kernels().rnn_recurrence_(hbuf, w.w_hh, self.nonlinearity, sizes, mask)
+        hs = active_kernels().rnn_recurrence_(hbuf, w.w_hh, self.nonlinearity, sizes, mask, w.bias)
         return hs, (hbuf,), (hbuf,)
 
     def cell_step(self, layer, x, prev):
@@ -156,7 +156,7 @@ class LSTM(Recurrent):
         if w.plain is not None:
             cache = active_kernels().ln_lstm_recurrence_(gates, hbuf, cbuf, w.plain, sizes, mask)
             return hbuf[1:], (hbuf, cbuf), (hbuf, cbuf, cache)
-        tanh_c, m = active_kernels().lstm_recurrence_(gates, hbuf, cbuf, w.w_hh, sizes, w.w_hr, mask)
+        tanh_c, m = active_kernels().lstm_recurrence_(gates, hbuf, cbuf, w.w_hh, sizes, w.w_hr, mask, w.bias)
         return hbuf[1:], (hbuf, cbuf), (hbuf, cbuf, gates, tanh_c, m)
 
     def cell_step(self, layer, x, prev):
@@ -215,7 +215,7 @@ class GRU(Recurrent):
         if w.plain is not None:
             cache = active_kernels().ln_gru_recurrence_(gates, hbuf, w.plain, sizes, mask)
             return hbuf[1:], (hbuf,), (hbuf, cache)
-        active_kernels().gru_recurrence_(gates, hbuf, rec_n, w.w_hh, w.bias_hn, sizes, mask)
+        active_kernels().gru_recurrence_(gates, hbuf, rec_n, w.w_hh, w.bias_hn, sizes, mask, w.bias)
         return hbuf[1:], (hbuf,), (hbuf, gates, rec_n)
 
     def cell_step(self, layer, x, prev):

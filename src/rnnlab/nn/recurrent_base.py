@@ -213,7 +213,7 @@ class Recurrent(Module):
                 w = kernel_weights(self, layer, d)
                 bufs = self.new_buffers(T, N, packing)
                 source = inputs if d == 0 else inputs.reversed(packing)
-                projection = source.project(w.w_ih, w.bias, bufs[0])
+                projection = source.project(w.w_ih, bufs[0])  # the recurrence adds w.bias
                 if packing is not None:
                     bufs[0][packing.pad] = 0.0
                 rmask = None  # one mask per sequence for every step (Gal and Ghahramani), in sorted order
@@ -277,7 +277,7 @@ class Recurrent(Module):
         one-step kernel of their own (the layer-normalised ones): returns the new state parts."""
         w = kernel_weights(self, layer, 0)
         bufs = self.new_buffers(1, x.shape[0], None)
-        SequenceInput(x[None]).project(w.w_ih, w.bias, bufs[0])
+        SequenceInput(x[None]).project(w.w_ih, bufs[0])
         _, states, _ = self.run(bufs, prev, w, None, None)
         return tuple(s[1] for s in states)
 
