@@ -72,7 +72,7 @@ def test_the_kernel_sets_agree_on_random_configurations(cell, dtype, seed):
 
 def run_recurrence(kernels, cell, gates, W, sizes, bias):
     """One recurrence of ``kernels`` from zero states: the gate (or state) buffers it filled."""
-    T, N, G = gates.shape
+    T, N = gates.shape[:2]
     H = W.shape[1]
     hbuf = np.zeros((T + 1, N, H))
     if cell == "rnn":
