@@ -17,7 +17,7 @@ computes the same numbers, and measures, interleaved, medians of ``--repeats``:
 
 Usage::
 
-    python benchmarks/layouts.py                     # about two minutes
+    python benchmarks/layouts.py                     # about a minute
     python benchmarks/layouts.py --hidden 256 --threads 1 --json out.json
 """
 

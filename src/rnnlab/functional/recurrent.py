@@ -10,11 +10,12 @@ contiguous array. The layers in :mod:`rnnlab.nn` present a batch-first API on to
 A recurrent layer works in three parts, because the input projection does not depend on the
 recurrence:
 
-1. the input projection of all steps at once, ``x W_ih^T + b`` (one (T*N, D) @ (D, G*H)
+1. the input projection of all steps at once, ``x W_ih^T`` (one (T*N, D) @ (D, G*H)
    product, or a gather from a table for token inputs), computed by the layer's input
    (:mod:`rnnlab.nn.inputs`);
 2. a kernel (``*_recurrence_``) that runs the recurrence over buffers allocated once per
-   call: per step only the (N, H) @ (H, G*H) product and elementwise work;
+   call: it adds the folded bias (:func:`add_bias_`), then per step only the (N, H) @ (H, G*H)
+   product and elementwise work;
 3. the kernel's backward (``*_recurrence_backward``), which precomputes every factor that
    does not depend on the recurrence for all steps at once, keeps only a few operations per
    step, and returns the gradients of the pre-activations from which the layer forms the

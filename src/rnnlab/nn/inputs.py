@@ -77,7 +77,7 @@ class SequenceInput:
 
     def project(self, weight: np.ndarray, out: np.ndarray) -> DenseProjection:
         """Write ``x W^T`` into ``out`` (T, N, G); weight (G, D). No bias: the recurrence adds it
-        inside its steps (one pass over the projections fewer)."""
+        (the fused kernels inside their steps, which spares them a pass over the projections)."""
         T, N = self.steps_and_batch
         np.matmul(self.x.reshape(T * N, -1), weight.T, out=out.reshape(T * N, -1))
         return DenseProjection(self.x, weight)
