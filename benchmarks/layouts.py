@@ -26,10 +26,10 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import time
 
 import numba
 import numpy as np
+from cells import measure  # the same median-of-repeats timer as the cells benchmark
 
 import rnnlab
 from rnnlab.kernels.fused import JIT, gate_tanh
@@ -84,17 +84,6 @@ def products(x, w_ih, w_hh, feature_major: bool):
         x.reshape(T * N, -1) @ w_ih.T
         for _ in range(T):
             np.matmul(h, w_hh_t, out=rec)
-
-
-def measure(fn, min_time: float = 0.3, max_reps: int = 50) -> float:
-    """Median seconds per call (after one warm-up call)."""
-    fn()
-    times, start = [], time.perf_counter()
-    while len(times) < 3 or (time.perf_counter() - start < min_time and len(times) < max_reps):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def bench_case(torch, H: int, threads: int, repeats: int) -> dict:
