@@ -102,7 +102,8 @@ def product_floor(cell: str, H: int) -> dict:
     input projection and T per-step recurrent products (inference); training adds T per-step
     backward products and the two weight gradients. No kernel built on these products can be
     faster, so PyTorch's time over this floor is the best ratio any BLAS-based kernel can reach.
-    Also the per-step product's FLOP/s (the GEMM peak at that shape)."""
+    The same for a streaming step ("stream": its matrix-vector products at batch 1). Also the
+    per-step product's FLOP/s (the GEMM peak at that shape)."""
     import numpy as np
 
     _, G, P = shape_of(cell, H)
@@ -135,7 +136,20 @@ def product_floor(cell: str, H: int) -> dict:
         if P:
             x.T @ x[:, :P]  # the projection's: (H, TN) @ (TN, P)
 
+    # a streaming step at batch 1: the layer's two matrix-vector products (and the projection), with
+    # the weights in the parameters' own (G*H, D) layout, as layer.step reads them
+    x1, h1, m1 = np.ones((1, H), np.float32), np.ones((1, R), np.float32), np.ones((1, H), np.float32)
+    w_ih_rows, w_hh_rows, w_hr_rows = (np.ones((G * H, H), np.float32), np.ones((G * H, R), np.float32),
+                                       np.ones((max(P, 1), H), np.float32))
+
+    def stream():
+        x1 @ w_ih_rows.T
+        h1 @ w_hh_rows.T
+        if P:
+            m1 @ w_hr_rows.T
+
     return {"infer": measure(forward), "train": measure(training),
+            "stream": measure(stream, min_time=0.05, max_reps=2000),
             "gemm_peak": 2 * N * T * R * G * H / measure(steps)}
 
 
@@ -239,7 +253,7 @@ def print_tables(results, kernel_sets) -> None:
     print()
     sides = " / ".join((*kernel_sets, "torch"))
     print(f"| cell | hidden | threads | train GFLOP/s {sides} | infer GFLOP/s {sides} | GEMM peak "
-          "| best possible train / infer ratio |")
+          "| best possible train / infer / streaming ratio |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in sorted(results, key=lambda r: (r["cell"], r["hidden"], r["threads"])):
         gf = {kind: " / ".join(f"{r['flops'][kind] / r[kind][k] / 1e9:.0f}" for k in (*kernel_sets, "torch"))
@@ -247,7 +261,7 @@ def print_tables(results, kernel_sets) -> None:
         floor = r["floor"]
         print(f"| {r['cell'].upper()} | {r['hidden']} | {r['threads']} | {gf['train']} | {gf['infer']} "
               f"| {floor['gemm_peak'] / 1e9:.0f} | {r['train']['torch'] / floor['train']:.2f}x / "
-              f"{r['infer']['torch'] / floor['infer']:.2f}x |")
+              f"{r['infer']['torch'] / floor['infer']:.2f}x / {r['stream']['torch'] / floor['stream']:.2f}x |")
     for variant in VARIANTS:
         print_variant_costs(results, kernel_sets, variant)
 

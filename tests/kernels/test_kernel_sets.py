@@ -70,6 +70,31 @@ def test_the_kernel_sets_agree_on_random_configurations(cell, dtype, seed):
         assert rel_error(a, b) < limit, (cell, N, T, D, H, L, bidirectional, ragged)
 
 
+@needs_numba
+@pytest.mark.parametrize("cell", LAYERS)
+@pytest.mark.parametrize("seed", range(3))
+def test_the_kernel_sets_agree_on_streaming_steps(cell, seed):
+    rng = np.random.default_rng(seed)
+    # random small shapes, and once the benchmark's streaming case: batch 1, hidden 64, two layers
+    N, D, H, L = (*(int(v) for v in rng.integers(1, 9, 3)), int(rng.integers(1, 3))) if seed else (1, 64, 64, 2)
+    H, bias = max(H, 2), seed != 2  # a projection needs a hidden size of at least 2
+    xs = rng.standard_normal((6, N, D)).astype(np.float32)
+    streamed = {}
+    before = active_kernels().name
+    try:
+        for name in ("numpy", "numba"):
+            use_kernels(name)
+            layer, state, outs = LAYERS[cell](D, H, num_layers=L, bias=bias, rng=seed), None, []
+            for x in xs:
+                out, state = layer.step(x, state)
+                outs.append(out)
+            streamed[name] = [*outs, *as_tuple(state)]
+    finally:
+        use_kernels(before)
+    for a, b in zip(streamed["numpy"], streamed["numba"], strict=True):
+        assert rel_error(a, b) < 1e-5, (cell, N, D, H, L, bias)
+
+
 def run_recurrence(kernels, cell, gates, W, sizes, bias):
     """One recurrence of ``kernels`` from zero states: the gate (or state) buffers it filled."""
     T, N = gates.shape[:2]
@@ -117,14 +142,15 @@ def test_the_fast_tanh_is_close_saturates_and_keeps_nan():
 
     def fast_tanh(x):  # the compiled kernels' float32 tanh, reached through the RNN's streaming step
         x = np.asarray(x, np.float32).reshape(1, -1)
-        return rnn_cell(x.copy(), np.zeros_like(x), "tanh")[0]
+        return rnn_cell(x.copy(), np.zeros_like(x), None, None, np.empty_like(x), "tanh")[0]
 
     x = np.linspace(-20, 20, 400_001, dtype=np.float32)
     assert np.abs(fast_tanh(x) - np.tanh(x.astype(np.float64))).max() < 4e-7
     assert np.abs(fast_tanh([np.inf, -np.inf])).max() <= 1 + 1e-6
     assert np.allclose(fast_tanh([np.inf, -np.inf]), [1, -1], atol=1e-6)
     assert np.isnan(fast_tanh([np.nan])).all()
-    exact = rnn_cell(x.astype(np.float64).reshape(1, -1), np.zeros((1, x.size)), "tanh")[0]
+    x64 = x.astype(np.float64).reshape(1, -1)
+    exact = rnn_cell(x64, np.zeros_like(x64), None, None, np.empty_like(x64), "tanh")[0]
     # float64: libm's exact tanh (NumPy's own may differ in the last bit)
     assert np.abs(exact - np.tanh(x.astype(np.float64))).max() < 1e-15
 

@@ -146,9 +146,9 @@ def test_a_projection_has_pytorch_s_shapes_and_bad_sizes_are_clear_errors():
 
 
 @pytest.mark.parametrize("cell", CELLS)
-@pytest.mark.parametrize("num_layers", [1, 3])
-def test_step_streams_the_same_numbers_as_forward(rng, cell, num_layers):
-    layer = CELLS[cell](3, 5, num_layers, dropout=0.3 if num_layers > 1 else 0.0, dtype=F64, rng=rng)
+@pytest.mark.parametrize("num_layers, bias", [(1, True), (3, True), (2, False)])
+def test_step_streams_the_same_numbers_as_forward(rng, cell, num_layers, bias):
+    layer = CELLS[cell](3, 5, num_layers, bias=bias, dropout=0.3 if num_layers > 1 else 0.0, dtype=F64, rng=rng)
     layer.eval()
     x = rng.standard_normal((2, 6, 3))
     state = random_state(layer, 2, rng)

@@ -125,17 +125,21 @@ def gru_recurrence_backward(dhs, dh_n, gates, hbuf, rec_n, weight_hh, batch_size
     return dgates, drec, dh, dweight_hh
 
 
-def gru_cell(gi, gh, h):
-    """One streaming step from PyTorch-ordered (r, z, n) products: gi = x W_ih^T + b_ih and
-    gh = h W_hh^T + b_hh, both (N, 3H), and the state h (N, H). Returns the new h; gi is overwritten."""
+def gru_cell(gi, gh, b_ih, b_hh, h, h_new):
+    """One streaming step in PyTorch's gate order (r, z, n), from the products gi = x W_ih^T and
+    gh = h W_hh^T, both (N, 3H), the biases (3H,) (None: a layer without them) and the state h
+    (N, H). Writes the new h into h_new (N, H) and returns it; gi and gh are overwritten."""
     H = h.shape[1]
+    if b_ih is not None:
+        gi += b_ih
+        gh += b_hh
     rz = gi[:, : 2 * H]
     rz += gh[:, : 2 * H]
     sigmoid_(rz)
     n = gi[:, 2 * H :]
     n += rz[:, :H] * gh[:, 2 * H :]  # n = tanh(x W_in + b_in + r * (h W_hn + b_hn))
     np.tanh(n, out=n)
-    h_new = h - n
+    np.subtract(h, n, out=h_new)
     h_new *= rz[:, H:]
     h_new += n
     return h_new

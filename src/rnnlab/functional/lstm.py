@@ -146,16 +146,21 @@ def lstm_recurrence_backward(dhs, dh_n, dc_n, gates, hbuf, cbuf, tanh_c, weight_
     return dgates, dh, dc, dweight_hh, dweight_hr
 
 
-def lstm_cell(gi, gh, c):
-    """One streaming step from PyTorch-ordered (i, f, g, o) products: gi = x W_ih^T + b_ih and
-    gh = h W_hh^T + b_hh, both (N, 4H), and the cell state c (N, H). Returns the new ``(h, c)``;
-    gi is overwritten."""
+def lstm_cell(gi, gh, b_ih, b_hh, c, h_new, c_new):
+    """One streaming step in PyTorch's gate order (i, f, g, o), from the products gi = x W_ih^T and
+    gh = h W_hh^T, both (N, 4H), the biases (4H,) (None: a layer without them) and the cell state
+    c (N, H). Writes the new h and c into h_new and c_new (N, H) and returns them; gi is overwritten."""
     H = c.shape[1]
     a = gi
     a += gh
+    if b_ih is not None:
+        a += b_ih
+        a += b_hh
     g = np.tanh(a[:, 2 * H : 3 * H])
     i_f = sigmoid_(a[:, : 2 * H])
     o = sigmoid_(a[:, 3 * H :])
-    c_new = i_f[:, H:] * c
+    np.multiply(i_f[:, H:], c, out=c_new)
     c_new += i_f[:, :H] * g
-    return o * np.tanh(c_new), c_new
+    np.tanh(c_new, out=h_new)
+    h_new *= o
+    return h_new, c_new

@@ -172,11 +172,15 @@ def rnn_recurrence_(hbuf: np.ndarray, weight_hh: np.ndarray, nonlinearity: str =
     return hbuf[1:]
 
 
-def rnn_cell(gi, gh, nonlinearity: str = "tanh"):
-    """One streaming step: ``act(gi + gh)`` from gi = x W_ih^T + b_ih and gh = h W_hh^T + b_hh, both
-    (N, H). Returns the new h (gi, overwritten)."""
+def rnn_cell(gi, gh, b_ih, b_hh, h_new, nonlinearity: str = "tanh"):
+    """One streaming step: ``h_new = act(gi + b_ih + gh + b_hh)`` from the products gi = x W_ih^T and
+    gh = h W_hh^T, both (N, H), and the biases (H,) (None: a layer without them). Writes h_new
+    (N, H) and returns it; gi is overwritten."""
     gi += gh
-    return np.maximum(gi, 0.0, out=gi) if nonlinearity == "relu" else np.tanh(gi, out=gi)
+    if b_ih is not None:
+        gi += b_ih
+        gi += b_hh
+    return np.maximum(gi, 0.0, out=h_new) if nonlinearity == "relu" else np.tanh(gi, out=h_new)
 
 
 def start_rows(dh, dstate, n_next: int, n: int) -> None:

@@ -180,50 +180,52 @@ def _gru_step_backward(dgates, drec, carry, dh, dhs, gates, rec_n, hbuf, t, n, o
             cj[k] = dhv * z  # the direct path to h_{t-1}, added after the product
 
 
+# the streaming steps add both biases themselves (one pass over the products, no folded copy)
 @numba.njit(**JIT)
-def _lstm_cell(gi, gh, c, h_new, c_new, one, half):
+def _lstm_cell(gi, gh, b_ih, b_hh, c, h_new, c_new, one, half):
     H = c.shape[1]
     for j in range(c.shape[0]):
         a, b = gi[j], gh[j]
-        ai, af, ag, ao = a[:H], a[H : 2 * H], a[2 * H : 3 * H], a[3 * H :]
-        bi, bf, bg, bo = b[:H], b[H : 2 * H], b[2 * H : 3 * H], b[3 * H :]
-        cj, hn, cn = c[j], h_new[j], c_new[j]
         for k in range(H):
-            i = gate_tanh((ai[k] + bi[k]) * half) * half + half  # sigmoid(x) = (1 + tanh(x / 2)) / 2
-            f = gate_tanh((af[k] + bf[k]) * half) * half + half
-            o = gate_tanh((ao[k] + bo[k]) * half) * half + half
-            cv = f * cj[k] + i * gate_tanh(ag[k] + bg[k])
-            cn[k] = cv
-            hn[k] = o * gate_tanh(cv)
+            # sigmoid(x) = (1 + tanh(x / 2)) / 2; PyTorch's gate order i, f, g, o
+            i = gate_tanh((a[k] + b[k] + b_ih[k] + b_hh[k]) * half) * half + half
+            f = gate_tanh((a[H + k] + b[H + k] + b_ih[H + k] + b_hh[H + k]) * half) * half + half
+            g = gate_tanh(a[2 * H + k] + b[2 * H + k] + b_ih[2 * H + k] + b_hh[2 * H + k])
+            o = gate_tanh((a[3 * H + k] + b[3 * H + k] + b_ih[3 * H + k] + b_hh[3 * H + k]) * half) * half + half
+            cv = f * c[j, k] + i * g
+            c_new[j, k] = cv
+            h_new[j, k] = o * gate_tanh(cv)
 
 
 @numba.njit(**JIT)
-def _gru_cell(gi, gh, h, h_new, one, half):
+def _gru_cell(gi, gh, b_ih, b_hh, h, h_new, one, half):
     H = h.shape[1]
     for j in range(h.shape[0]):
         a, b = gi[j], gh[j]
-        ar, az, an, br, bz, bn = a[:H], a[H : 2 * H], a[2 * H :], b[:H], b[H : 2 * H], b[2 * H :]
-        hj, hn = h[j], h_new[j]
         for k in range(H):
-            r = gate_tanh((ar[k] + br[k]) * half) * half + half
-            z = gate_tanh((az[k] + bz[k]) * half) * half + half
-            nn = gate_tanh(an[k] + r * bn[k])
-            hn[k] = nn + z * (hj[k] - nn)
+            r = gate_tanh((a[k] + b[k] + b_ih[k] + b_hh[k]) * half) * half + half
+            z = gate_tanh((a[H + k] + b[H + k] + b_ih[H + k] + b_hh[H + k]) * half) * half + half
+            n = gate_tanh(a[2 * H + k] + b_ih[2 * H + k] + r * (b[2 * H + k] + b_hh[2 * H + k]))
+            h_new[j, k] = n + z * (h[j, k] - n)
 
 
 @numba.njit(**JIT)
-def _rnn_cell(gi, gh, relu, one):
+def _rnn_cell(gi, gh, b_ih, b_hh, h_new, relu, one):
     zero = one - one
     for j in range(gi.shape[0]):
         a, b = gi[j], gh[j]
         for k in range(a.shape[0]):
-            v = a[k] + b[k]
-            a[k] = (v if v > zero else v * zero) if relu else gate_tanh(v)
+            v = a[k] + b[k] + b_ih[k] + b_hh[k]
+            h_new[j, k] = (v if v > zero else v * zero) if relu else gate_tanh(v)
+
+
+CONSTANTS = {np.dtype(t): (t(1), t(0.5)) for t in (np.float32, np.float64)}
 
 
 def constants(dtype) -> tuple:
-    """``(one, half)`` as scalars of ``dtype``, for the compiled steps."""
-    return dtype.type(1), dtype.type(0.5)
+    """``(one, half)`` as scalars of ``dtype``, for the compiled steps (made once: a streaming step
+    is short enough for making them to show)."""
+    return CONSTANTS.get(dtype) or (dtype.type(1), dtype.type(0.5))
 
 
 def step_bias(bias, size: int, dtype) -> np.ndarray:
@@ -360,24 +362,22 @@ def gru_recurrence_backward(dhs, dh_n, gates, hbuf, rec_n, weight_hh, batch_size
     return dgates, drec, dh, dweight_hh
 
 
-def rnn_cell(gi, gh, nonlinearity="tanh"):
+def rnn_cell(gi, gh, b_ih, b_hh, h_new, nonlinearity="tanh"):
     """Fused :func:`rnnlab.functional.rnn_cell`."""
-    gi, gh = np.ascontiguousarray(gi), np.ascontiguousarray(gh)
-    _rnn_cell(gi, gh, nonlinearity == "relu", constants(gi.dtype)[0])
-    return gi
+    bias_ih, bias_hh = step_bias(b_ih, gi.shape[1], gi.dtype), step_bias(b_hh, gi.shape[1], gi.dtype)
+    _rnn_cell(gi, gh, bias_ih, bias_hh, h_new, nonlinearity == "relu", constants(gi.dtype)[0])
+    return h_new
 
 
-def lstm_cell(gi, gh, c):
+def lstm_cell(gi, gh, b_ih, b_hh, c, h_new, c_new):
     """Fused :func:`rnnlab.functional.lstm_cell`."""
-    gi, gh, c = np.ascontiguousarray(gi), np.ascontiguousarray(gh), np.ascontiguousarray(c)
-    h_new, c_new = np.empty_like(c), np.empty_like(c)
-    _lstm_cell(gi, gh, c, h_new, c_new, *constants(gi.dtype))
+    bias_ih, bias_hh = step_bias(b_ih, gi.shape[1], gi.dtype), step_bias(b_hh, gi.shape[1], gi.dtype)
+    _lstm_cell(gi, gh, bias_ih, bias_hh, np.ascontiguousarray(c), h_new, c_new, *constants(gi.dtype))
     return h_new, c_new
 
 
-def gru_cell(gi, gh, h):
+def gru_cell(gi, gh, b_ih, b_hh, h, h_new):
     """Fused :func:`rnnlab.functional.gru_cell`."""
-    gi, gh, h = np.ascontiguousarray(gi), np.ascontiguousarray(gh), np.ascontiguousarray(h)
-    h_new = np.empty_like(h)
-    _gru_cell(gi, gh, h, h_new, *constants(gi.dtype))
+    bias_ih, bias_hh = step_bias(b_ih, gi.shape[1], gi.dtype), step_bias(b_hh, gi.shape[1], gi.dtype)
+    _gru_cell(gi, gh, bias_ih, bias_hh, np.ascontiguousarray(h), h_new, *constants(gi.dtype))
     return h_new

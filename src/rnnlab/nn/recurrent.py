@@ -50,7 +50,7 @@ from rnnlab.errors import ConfigError
 from rnnlab.functional.recurrent import NONLINEARITIES
 from rnnlab.kernels import active_kernels
 from rnnlab.nn.recurrent_base import Recurrent
-from rnnlab.nn.recurrent_params import gate_products, parameter_shapes, projection_name
+from rnnlab.nn.recurrent_params import parameter_shapes, projection_name, step_products
 
 __all__ = ["CELL_TYPES", "GRU", "LSTM", "RNN", "Recurrent", "parameter_shapes"]
 
@@ -99,9 +99,8 @@ class RNN(Recurrent):
         hs = active_kernels().rnn_recurrence_(hbuf, w.w_hh, self.nonlinearity, sizes, mask, w.bias)
         return hs, (hbuf,), (hbuf,)
 
-    def cell_step(self, layer, x, prev):
-        gi, gh = gate_products(self.params, layer, x, prev[0])
-        return (active_kernels().rnn_cell(gi, gh, self.nonlinearity),)
+    def cell_step(self, layer, x, prev, new):
+        active_kernels().rnn_cell(*step_products(self.params, layer, x, prev[0]), new[0], self.nonlinearity)
 
     def run_backward(self, dhs, dfinal, cell_cache, w, sizes, mask):
         (hbuf,) = cell_cache
@@ -159,15 +158,15 @@ class LSTM(Recurrent):
         tanh_c, m = active_kernels().lstm_recurrence_(gates, hbuf, cbuf, w.w_hh, sizes, w.w_hr, mask, w.bias)
         return hbuf[1:], (hbuf, cbuf), (hbuf, cbuf, gates, tanh_c, m)
 
-    def cell_step(self, layer, x, prev):
+    def cell_step(self, layer, x, prev, new):
         if self.layer_norm:
-            return self.run_one_step(layer, x, prev)
+            self.run_one_step(layer, x, prev, new)
+            return
         h, c = prev
-        gi, gh = gate_products(self.params, layer, x, h)
-        h, c = active_kernels().lstm_cell(gi, gh, c)
+        h_new = np.empty_like(c) if self.proj_size else new[0]  # with a projection: o * tanh(c_t), (N, H)
+        active_kernels().lstm_cell(*step_products(self.params, layer, x, h), c, h_new, new[1])
         if self.proj_size:
-            h = h @ self.params[projection_name(layer, 0)].T
-        return h, c
+            np.matmul(h_new, self.params[projection_name(layer, 0)].T, out=new[0])
 
     def run_backward(self, dhs, dfinal, cell_cache, w, sizes, mask):
         dh_n, dc_n = (None, None) if dfinal is None else dfinal
@@ -218,12 +217,11 @@ class GRU(Recurrent):
         active_kernels().gru_recurrence_(gates, hbuf, rec_n, w.w_hh, w.bias_hn, sizes, mask, w.bias)
         return hbuf[1:], (hbuf,), (hbuf, gates, rec_n)
 
-    def cell_step(self, layer, x, prev):
+    def cell_step(self, layer, x, prev, new):
         if self.layer_norm:
-            return self.run_one_step(layer, x, prev)
-        (h,) = prev
-        gi, gh = gate_products(self.params, layer, x, h)
-        return (active_kernels().gru_cell(gi, gh, h),)
+            self.run_one_step(layer, x, prev, new)
+            return
+        active_kernels().gru_cell(*step_products(self.params, layer, x, prev[0]), prev[0], new[0])
 
     def run_backward(self, dhs, dfinal, cell_cache, w, sizes, mask):
         dh_n = None if dfinal is None else dfinal[0]

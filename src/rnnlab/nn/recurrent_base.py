@@ -263,23 +263,24 @@ class Recurrent(Module):
         states = self.state_parts(state, N)
         if states is None:
             states = tuple(np.zeros(shape, self.dtype) for shape in self.state_shapes(N))
-        new = tuple(np.empty_like(s) for s in states)
+        # lists, not tuples of generators: at batch 1 a step is short enough for the difference to show
+        new = [np.empty_like(s) for s in states]
         inp = x.astype(self.dtype, copy=False)
         for layer in range(self.num_layers):
-            out = self.cell_step(layer, inp, tuple(s[layer] for s in states))
-            for j, s in enumerate(out):
-                new[j][layer] = s
-            inp = out[0]
+            parts = [s[layer] for s in new]  # the cell writes straight into the new state
+            self.cell_step(layer, inp, [s[layer] for s in states], parts)
+            inp = parts[0]
         return inp.copy(), self.state_from_parts(new)
 
-    def run_one_step(self, layer: int, x: np.ndarray, prev: tuple) -> tuple:
+    def run_one_step(self, layer: int, x: np.ndarray, prev: tuple, new: tuple) -> None:
         """One streaming step through the whole-sequence kernel (T = 1), for the cells with no
-        one-step kernel of their own (the layer-normalised ones): returns the new state parts."""
+        one-step kernel of their own (the layer-normalised ones): writes the new state parts into ``new``."""
         w = kernel_weights(self, layer, 0)
         bufs = self.new_buffers(1, x.shape[0], None)
         SequenceInput(x[None]).project(w.w_ih, bufs[0])
         _, states, _ = self.run(bufs, prev, w, None, None)
-        return tuple(s[1] for s in states)
+        for part, s in zip(new, states, strict=True):
+            part[...] = s[1]
 
     # -- backward ----------------------------------------------------------------------------------
     def backward(self, dout=None, dstate=None, *, input_grad: bool = True):
@@ -387,6 +388,7 @@ class Recurrent(Module):
         PyTorch's form: an LSTM's ``weight_hr``, a layer norm's gains and biases."""
         raise NotImplementedError
 
-    def cell_step(self, layer: int, x: np.ndarray, prev: tuple) -> tuple:  # pragma: no cover - abstract
-        """One streaming step of one layer from PyTorch's parameters: returns the new state parts."""
+    def cell_step(self, layer: int, x: np.ndarray, prev: tuple, new: tuple) -> None:  # pragma: no cover - abstract
+        """One streaming step of one layer from PyTorch's parameters: x (N, D_layer), prev the layer's
+        state parts (h, and c for an LSTM); writes the new ones into ``new`` (arrays of the same shapes)."""
         raise NotImplementedError

@@ -14,6 +14,8 @@ halved, biases folded.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from rnnlab._checks import check_int
@@ -24,19 +26,15 @@ from rnnlab.functional.lstm import internal_rows
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
-def gate_products(params: dict, layer: int, x: np.ndarray, h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(x W_ih^T + b_ih, h W_hh^T + b_hh)`` of a layer's forward direction from PyTorch's parameters,
-    PyTorch's gate order: x (N, D_layer), h (N, H or P) -> two (N, G*H) arrays (what a streaming step
-    starts from)."""
-    w_ih, w_hh, b_ih, b_hh = (params.get(n) for n in parameter_names(layer, 0))
-    gi = x @ w_ih.T
-    gh = h @ w_hh.T
-    if b_ih is not None:
-        gi += b_ih
-        gh += b_hh
-    return gi, gh
+def step_products(params: dict, layer: int, x: np.ndarray, h: np.ndarray) -> tuple:
+    """What a streaming step of a layer's forward direction starts from, PyTorch's parameters and gate
+    order: ``(x W_ih^T, h W_hh^T, b_ih, b_hh)`` for x (N, D_layer) and h (N, H or P), the products
+    (N, G*H) and the biases (G*H,) (None for a layer without them)."""
+    w_ih, w_hh, b_ih, b_hh = map(params.get, parameter_names(layer, 0))
+    return x @ w_ih.T, h @ w_hh.T, b_ih, b_hh
 
 
+@functools.cache  # a streaming step looks the names up for every layer: build each string once
 def parameter_names(layer: int, direction: int) -> tuple[str, str, str, str]:
     """PyTorch's names of one layer-direction's weights: ``weight_ih_l{k}[_reverse]``, ``weight_hh_...``,
     ``bias_ih_...``, ``bias_hh_...``."""
