@@ -4,10 +4,10 @@ For each cell (RNN, LSTM, GRU; ``lstm-proj``: an LSTM with ``proj_size`` H/4, ag
 ``torch.nn.LSTM(proj_size=H/4)`` and beside the plain LSTM; ``lstm-ln``: the layer-normalised
 LSTM, ``layer_norm=True``, which PyTorch lacks, against the loop a PyTorch user writes for it, a
 Python time loop with ``torch.nn.LayerNorm``, and beside the plain LSTM) and hidden
-size H (64, 256, 512), a
-one-layer recurrent layer with input size H runs on a batch of 32 sequences of 100 steps, in one process per thread
-count (1 and 2), with rnnlab's NumPy (OpenBLAS) and PyTorch limited to the same number of
-threads and measured in alternation:
+size H (64, 256, 512), a one-layer recurrent layer with input size H runs on a batch of 32
+sequences of 100 steps, in one process per thread count (1 and 2), rnnlab (each kernel set) and
+PyTorch held to the same number of threads (``rnnlab.set_num_threads``: the fused set's own team
+with BLAS on one thread, the NumPy set on BLAS's) and measured in alternation:
 
 - training: forward, backward from a fixed output gradient, and an Adam step, in time steps
   per second (32 * 100 per batch);
@@ -98,43 +98,57 @@ def flops(cell: str, H: int) -> dict:
 
 
 def product_floor(cell: str, H: int) -> dict:
-    """Seconds that NumPy's BLAS takes for the matrix products alone of one batch, nothing else: the
-    input projection and T per-step recurrent products (inference); training adds T per-step
-    backward products and the two weight gradients. No kernel built on these products can be
-    faster, so PyTorch's time over this floor is the best ratio any BLAS-based kernel can reach.
-    The same for a streaming step ("stream": its matrix-vector products at batch 1). Also the
-    per-step product's FLOP/s (the GEMM peak at that shape)."""
+    """Seconds that the fused kernels' matrix products take alone for one batch, nothing else, run as
+    the layer runs them (:mod:`rnnlab.kernels.packed` tiles on weights packed once, rows split
+    across the team of threads): the input projection and T per-step recurrent products
+    (inference); training adds T per-step backward products, the input gradient and the two weight
+    gradients (BLAS's). No kernel built on these products can be faster, so PyTorch's time over
+    this floor is the best ratio such a kernel can reach. The same for a streaming step ("stream":
+    its matrix-vector products at batch 1, NumPy's, as ``layer.step`` makes them). Also the per-step
+    product's FLOP/s on one thread (the tiles' peak at that shape)."""
+    import numba
     import numpy as np
+
+    from rnnlab.kernels import team
+    from rnnlab.kernels.packed import JIT, PRODUCTS, multiply, pack_columns
+
+    @numba.njit(**{**JIT, "cache": False})
+    def steps(product, h, panels, out, count, r0, r1):
+        """count per-step products of rows [r0, r1): out = h @ W, W packed in panels."""
+        K, M = h.shape[1], out.shape[1]
+        for _ in range(count):
+            multiply(product, h, r0 * K, K, r1 - r0, K, panels, out, r0 * M, M, M)
 
     _, G, P = shape_of(cell, H)
     R = P or H  # what the recurrent product reads: h, projected or not
+    product = PRODUCTS[np.dtype(np.float32)]
     x, w_ih = np.ones((T * N, H), np.float32), np.ones((H, G * H), np.float32)
-    h, w_hh = np.ones((N, R), np.float32), np.ones((R, G * H), np.float32)
-    m, w_hr = np.ones((N, H), np.float32), np.ones((H, max(P, 1)), np.float32)
-    dgates, w_back = np.ones((T * N, G * H), np.float32), np.ones((G * H, R), np.float32)
-    out, dh, hp = np.empty((N, G * H), np.float32), np.empty((N, R), np.float32), np.empty((N, max(P, 1)), np.float32)
+    h, out = np.ones((N, R), np.float32), np.empty((N, G * H), np.float32)
+    hh, back = pack_columns(np.ones((R, G * H), np.float32)), pack_columns(np.ones((G * H, R), np.float32))
+    m, hp = np.ones((N, H), np.float32), np.empty((N, max(P, 1)), np.float32)
+    hr, hr_back = pack_columns(np.ones((H, max(P, 1)), np.float32)), pack_columns(np.ones((max(P, 1), H), np.float32))
+    dgates, dh = np.ones((N, G * H), np.float32), np.empty((N, R), np.float32)
+    dgates_all = np.ones((T * N, G * H), np.float32)
 
-    def steps():
-        for _ in range(T):
-            np.matmul(h, w_hh, out=out)
+    def recurrence(a, panels, result):
+        team.run_rows(steps, (product, a, panels, result, T), (), N, T * a.shape[1] * result.shape[1])
 
     def forward():
-        x @ w_ih
-        for _ in range(T):
-            np.matmul(h, w_hh, out=out)
-            if P:
-                np.matmul(m, w_hr, out=hp)
+        team.matmul(x, w_ih)
+        recurrence(h, hh, out)
+        if P:
+            recurrence(m, hr, hp)
 
     def training():
         forward()
-        for t in range(T):
-            np.matmul(dgates[t * N : (t + 1) * N], w_back, out=dh)
-            if P:
-                np.matmul(hp, w_hr.T, out=m)
-        dgates.T @ x  # the input and recurrent weight gradients: (GH, TN) @ (TN, H) (R for W_hh)
-        dgates.T @ x[:, :R]
+        recurrence(dgates, back, dh)
         if P:
-            x.T @ x[:, :P]  # the projection's: (H, TN) @ (TN, P)
+            recurrence(hp, hr_back, m)
+        team.matmul(dgates_all, w_ih.T)  # the input gradient
+        team.matmul(dgates_all.T, x)  # the input and recurrent weight gradients: (GH, TN) @ (TN, H) (R for W_hh)
+        team.matmul(dgates_all.T, x[:, :R])
+        if P:
+            team.matmul(x.T, x[:, :P])  # the projection's: (H, TN) @ (TN, P)
 
     # a streaming step at batch 1: the layer's two matrix-vector products (and the projection), with
     # the weights in the parameters' own (G*H, D) layout, as layer.step reads them
@@ -150,7 +164,7 @@ def product_floor(cell: str, H: int) -> dict:
 
     return {"infer": measure(forward), "train": measure(training),
             "stream": measure(stream, min_time=0.05, max_reps=2000),
-            "gemm_peak": 2 * N * T * R * G * H / measure(steps)}
+            "gemm_peak": 2 * N * T * R * G * H / measure(lambda: steps(product, h, hh, out, T, 0, N))}
 
 
 def bench_case(cell: str, H: int, threads: int, repeats: int, kernel_sets=("numba",)) -> dict:
@@ -223,10 +237,14 @@ def bench_case(cell: str, H: int, threads: int, repeats: int, kernel_sets=("numb
 
 
 def worker(cells, hiddens, threads, repeats, kernel_sets):
-    """Runs inside a subprocess whose BLAS thread count is fixed: prints one JSON line per case."""
+    """Runs inside a subprocess, each library held to ``threads`` threads (rnnlab's fused kernels on
+    their own team, BLAS on one; the NumPy set on BLAS's): prints one JSON line per case."""
     import torch
 
+    import rnnlab
+
     torch.set_num_threads(threads)
+    rnnlab.set_num_threads(threads)
     for cell in cells:
         for H in hiddens:
             print(json.dumps(bench_case(cell, H, threads, repeats, kernel_sets)), flush=True)
@@ -247,12 +265,12 @@ def print_tables(results, kernel_sets) -> None:
         print(f"| {r['cell'].upper()} | {r['hidden']} | {r['threads']} | {ratios['train']} | {ratios['infer']} "
               f"| {ratios['stream']} | {steps / best:,.0f} | {steps / r['train']['torch']:,.0f} |")
     print()
-    print("achieved GFLOP/s (the products' arithmetic over the measured time), NumPy's GEMM peak on the per-step "
-          "product's shape, and the best ratio a kernel built on these BLAS products can reach (PyTorch's time "
-          "over the products' own time), all measured in the same run:")
+    print("achieved GFLOP/s (the products' arithmetic over the measured time), the fused kernels' product peak on "
+          "the per-step product's shape (one thread), and the best ratio a kernel built on these products can reach "
+          "(PyTorch's time over the products' own time), all measured in the same run:")
     print()
     sides = " / ".join((*kernel_sets, "torch"))
-    print(f"| cell | hidden | threads | train GFLOP/s {sides} | infer GFLOP/s {sides} | GEMM peak "
+    print(f"| cell | hidden | threads | train GFLOP/s {sides} | infer GFLOP/s {sides} | product peak "
           "| best possible train / infer / streaming ratio |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     for r in sorted(results, key=lambda r: (r["cell"], r["hidden"], r["threads"])):

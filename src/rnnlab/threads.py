@@ -1,5 +1,12 @@
-"""How many threads rnnlab computes on: BLAS's (the matrix products, through threadpoolctl) and
-numba's own, set together, as ``torch.set_num_threads`` does for PyTorch.
+"""How many threads rnnlab computes on, set once for everything it runs, as ``torch.set_num_threads``
+does for PyTorch.
+
+Where the fused kernels run (:mod:`rnnlab.kernels`), rnnlab computes on its own team of threads
+(:mod:`rnnlab.kernels.team`: the recurrences and a layer's big products split by rows) and BLAS
+on one thread: BLAS's idle threads spin for a while after each product and would take the cores
+the team needs. Where the NumPy kernels run, BLAS computes on them all. Until a count is set,
+rnnlab leaves BLAS as it found it and its fused kernels run on the calling thread; the command
+line sets the machine's core count unless ``--threads`` says otherwise.
 
 Example::
 
@@ -13,7 +20,6 @@ Example::
 
 from __future__ import annotations
 
-import importlib.util
 import os
 
 from rnnlab._checks import check_int
@@ -29,28 +35,48 @@ def _threadpoolctl():
     return threadpoolctl
 
 
-# the count as last set or read: the trainer asks every epoch, and asking BLAS costs about 1 ms
+# the count as last set (or, unset, as BLAS reported it): the trainer asks every epoch, and asking
+# BLAS costs about 1 ms
 _known: int | None = None
+_chosen = False
+_controller = None  # threadpoolctl's view of the BLAS libraries, made on first use
 
 
 def set_num_threads(n: int) -> None:
-    """Compute on ``n`` threads from now on (BLAS's matrix products and numba's loops)."""
-    global _known
+    """Compute on ``n`` threads from now on: the fused kernels' team and BLAS, or BLAS alone where the
+    NumPy kernels run (see the module docstring)."""
+    global _known, _chosen
     n = check_int("threads", n)
     cores = os.cpu_count() or n
     if n > cores:
         raise ConfigError(f"threads should be at most this machine's {cores} cores, got {n}")
-    # kept in effect until changed: the limiter object need not live on
-    _threadpoolctl().threadpool_limits(limits=n, user_api="blas")
-    if importlib.util.find_spec("numba") is not None:
-        import numba
+    global _controller
+    _threadpoolctl()  # a clear error before anything changes
+    _known, _chosen, _controller = n, True, None  # a fresh look at the libraries: BLAS may have come since
+    from rnnlab.kernels import active_kernels
 
-        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-    _known = n
+    apply_thread_count(active_kernels())
+
+
+def apply_thread_count(kernels) -> None:
+    """Give BLAS and the kernel team their threads for ``kernels``, the set that runs (called again
+    whenever the set changes); nothing until a count has been set."""
+    if not _chosen:
+        return
+    global _controller
+    own = kernels.threaded
+    if _controller is None:  # made once (about 1 ms: it looks through the loaded libraries), then 16 µs a change
+        _controller = _threadpoolctl().ThreadpoolController()
+    # kept in effect until changed: the limiter object need not live on
+    _controller.limit(limits=1 if own else _known, user_api="blas")
+    if own:
+        from rnnlab.kernels.team import set_team_size
+
+        set_team_size(_known)
 
 
 def get_num_threads() -> int | None:
-    """The number of threads BLAS computes on: as :func:`set_num_threads` set it, else as BLAS reported
+    """The number of threads rnnlab computes on: as :func:`set_num_threads` set it, else as BLAS reported
     it when first asked (None where threadpoolctl is not installed or no BLAS library reports one)."""
     global _known
     if _known is None:

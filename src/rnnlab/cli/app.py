@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from enum import IntEnum
@@ -9,7 +10,7 @@ from enum import IntEnum
 from rnnlab._version import __version__
 from rnnlab.cli import backtest, diagnose, evaluate, export, forecast, info, predict, train, tune
 from rnnlab.cli.parsing import Formatter, Parser, VersionAction, add_threads_option, unrecognized
-from rnnlab.errors import RnnlabError, TrainingInterrupted
+from rnnlab.errors import MissingDependency, RnnlabError, TrainingInterrupted
 from rnnlab.kernels import active_kernels
 from rnnlab.threads import set_num_threads
 
@@ -68,9 +69,12 @@ def main(argv=None) -> int:
         return ExitCode.ERROR
     try:
         if hasattr(args, "threads"):  # a command that computes: its threads and kernels, before it starts
+            active_kernels()
             if args.threads is not None:
                 set_num_threads(args.threads)
-            active_kernels()
+            else:  # every core, as the option's help says; without threadpoolctl BLAS keeps its own count
+                with contextlib.suppress(MissingDependency):
+                    set_num_threads(os.cpu_count() or 1)
         return ExitCode(args.func(args))
     except RnnlabError as exc:
         if args.debug:

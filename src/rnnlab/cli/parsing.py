@@ -84,7 +84,7 @@ def add_threads_option(parser: Parser) -> None:
             add_threads_option(sub)
         return
     parser.add_argument("--threads", type=value("int", minimum=1), default=None, metavar="N",
-                        help="compute on N threads (BLAS and numba; default: as many as the machine has)")
+                        help="compute on N threads (rnnlab's kernels and BLAS; default: as many as the machine has)")
 
 
 class VersionAction(argparse.Action):

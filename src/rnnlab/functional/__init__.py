@@ -5,6 +5,8 @@ backward) run one layer and one direction over a whole sequence, in place on buf
 layer allocates; see :mod:`rnnlab.functional.recurrent` for the layout.
 """
 
+import numpy as np
+
 from rnnlab.functional.activations import (
     log_softmax,
     relu,
@@ -25,6 +27,8 @@ from rnnlab.functional.losses import cross_entropy_per_step, softmax_cross_entro
 from rnnlab.functional.lstm import lstm_cell, lstm_recurrence_, lstm_recurrence_backward
 from rnnlab.functional.recurrent import Packing, rnn_cell, rnn_recurrence_, rnn_recurrence_backward
 
+matmul = np.matmul  # the NumPy set's big products (the fused set splits them across its threads)
+
 __all__ = [
     "Packing",
     "cross_entropy_per_step",
@@ -39,6 +43,7 @@ __all__ = [
     "lstm_cell",
     "lstm_recurrence_",
     "lstm_recurrence_backward",
+    "matmul",
     "relu",
     "rnn_cell",
     "rnn_recurrence_",

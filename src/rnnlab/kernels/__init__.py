@@ -5,9 +5,13 @@ backward pass and the streaming step, with the signatures of :mod:`rnnlab.functi
 layer-normalised LSTM's and GRU's recurrences, :mod:`rnnlab.functional.layer_norm`). Two exist:
 
 - ``"numpy"``: :mod:`rnnlab.functional`, the readable reference, always there;
-- ``"numba"``: :mod:`rnnlab.kernels.fused`, each step's elementwise work compiled into one
-  loop (the ``fast`` extra: ``pip install 'rnnlab[fast]'``); its layer-normalised recurrences
-  are NumPy's, the documented fallback.
+- ``"numba"``: :mod:`rnnlab.kernels.fused`, each recurrence one compiled loop with its own
+  per-step products, on a team of threads (:mod:`rnnlab.kernels.team`; the ``fast`` extra:
+  ``pip install 'rnnlab[fast]'``); its layer-normalised recurrences are NumPy's, the documented
+  fallback.
+
+Each set also has ``matmul``, ``np.matmul``'s signature, for a layer's big products (the input
+projection, the weight gradients): NumPy's own, or the team's, which splits the rows.
 
 By default (``"auto"``) the fused set runs wherever numba imports. ``RNNLAB_KERNELS=numpy``
 (or ``numba``) in the environment, or :func:`use_kernels`, chooses explicitly; asking for numba
@@ -59,6 +63,12 @@ class KernelSet:
     rnn_cell: Callable
     lstm_cell: Callable
     gru_cell: Callable
+    matmul: Callable
+
+    @property
+    def threaded(self) -> bool:
+        """Whether the set computes on its own threads (:mod:`rnnlab.kernels.team`); BLAS then on one."""
+        return self.name == "numba"
 
 
 _active: KernelSet | None = None
@@ -94,6 +104,9 @@ def use_kernels(name: str) -> KernelSet:
     if name not in CHOICES:
         raise ConfigError(f"kernels should be one of {', '.join(CHOICES)}, got {name!r}")
     _active = automatic() if name == "auto" else load(name)
+    from rnnlab.threads import apply_thread_count  # threads reads the active set: imported here, not above
+
+    apply_thread_count(_active)
     return _active
 
 

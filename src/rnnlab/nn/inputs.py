@@ -22,6 +22,7 @@ import numpy as np
 
 from rnnlab.errors import DataError, ShapeError
 from rnnlab.functional.recurrent import Packing, reverse_time
+from rnnlab.kernels import active_kernels
 
 
 class DenseProjection(NamedTuple):
@@ -79,7 +80,7 @@ class SequenceInput:
         """Write ``x W^T`` into ``out`` (T, N, G); weight (G, D). No bias: the recurrence adds it
         (the fused kernels inside their steps, which spares them a pass over the projections)."""
         T, N = self.steps_and_batch
-        np.matmul(self.x.reshape(T * N, -1), weight.T, out=out.reshape(T * N, -1))
+        active_kernels().matmul(self.x.reshape(T * N, -1), weight.T, out=out.reshape(T * N, -1))
         return DenseProjection(self.x, weight)
 
     @staticmethod
@@ -87,8 +88,9 @@ class SequenceInput:
         """dproj (T, N, G) -> ``(dweight (G, D), dbias (G,), dx (T, N, D) or None)``."""
         T, N, G = dproj.shape
         dp2 = dproj.reshape(T * N, G)
-        dweight = dp2.T @ cache.x.reshape(T * N, -1)
-        dx = (dp2 @ cache.weight).reshape(T, N, -1) if need_dx else None
+        matmul = active_kernels().matmul
+        dweight = matmul(dp2.T, cache.x.reshape(T * N, -1))
+        dx = matmul(dp2, cache.weight).reshape(T, N, -1) if need_dx else None
         return dweight, dp2.sum(axis=0), dx
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from rnnlab._checks import check_int
 from rnnlab.errors import DataError, RnnlabError, ShapeError
 from rnnlab.functional.embedding import scatter_add_rows
+from rnnlab.kernels import active_kernels
 from rnnlab.nn import init
 from rnnlab.nn.module import Module, resolve_dtype
 
@@ -163,7 +164,7 @@ class Linear(Module):
         if x.ndim < 1 or x.shape[-1] != self.in_features:
             raise ShapeError(f"Linear expects inputs of shape (..., {self.in_features}), got {x.shape}")
         self._x = x
-        y = x.reshape(-1, self.in_features) @ self.params["weight"].T
+        y = active_kernels().matmul(x.reshape(-1, self.in_features), self.params["weight"].T)
         if "bias" in self.params:
             y += self.params["bias"]
         return y.reshape((*x.shape[:-1], self.out_features))
@@ -179,10 +180,11 @@ class Linear(Module):
                 f"Linear.backward: dout should have shape {(*x.shape[:-1], self.out_features)}, got {dout.shape}"
             )
         d2 = dout.reshape(-1, self.out_features)
-        self.grads["weight"] += d2.T @ x.reshape(-1, self.in_features)
+        matmul = active_kernels().matmul
+        self.grads["weight"] += matmul(d2.T, x.reshape(-1, self.in_features))
         if "bias" in self.params:
             self.grads["bias"] += d2.sum(axis=0)
-        return (d2 @ self.params["weight"]).reshape(x.shape)
+        return matmul(d2, self.params["weight"]).reshape(x.shape)
 
     def forward_class_major(self, x2: np.ndarray) -> np.ndarray:
         """Scores laid out class-major for a loss: x2 (M, in_features) -> (out_features, M).
@@ -191,14 +193,15 @@ class Linear(Module):
         (docs/architecture.md); :meth:`backward_class_major` is its backward pass.
         """
         self._x = x2
-        y = self.params["weight"] @ x2.T
+        y = active_kernels().matmul(self.params["weight"], x2.T)
         if "bias" in self.params:
             y += self.params["bias"][:, None]
         return y
 
     def backward_class_major(self, dout_cm: np.ndarray) -> np.ndarray:
         """Backward of :meth:`forward_class_major`: dout_cm (out_features, M) -> dx2 (M, in_features)."""
-        self.grads["weight"] += dout_cm @ self._x
+        matmul = active_kernels().matmul
+        self.grads["weight"] += matmul(dout_cm, self._x)
         if "bias" in self.params:
             self.grads["bias"] += dout_cm.sum(axis=1)
-        return dout_cm.T @ self.params["weight"]
+        return matmul(dout_cm.T, self.params["weight"])

@@ -84,7 +84,10 @@ def open_storage(spec: StudySpec):
                 warnings.simplefilter("ignore")
                 return optuna.storages.RDBStorage(spec.storage, heartbeat_interval=30, grace_period=90)
         except Exception as exc:  # SQLAlchemy's errors: a bad URL, a server that is not there, a missing driver
-            if "IntegrityError" in type(exc).__name__ and attempt < 4:  # another worker is creating the tables
+            # another worker is creating the tables: PostgreSQL says so as an IntegrityError, or as a
+            # ProgrammingError (DuplicateObject) when both create the same enum type at once
+            racing = "IntegrityError" in type(exc).__name__ or "already exists" in str(exc)
+            if racing and attempt < 4:
                 time.sleep(0.5 + attempt)
                 continue
             raise ConfigError(f"--storage {spec.storage}: cannot open it ({type(exc).__name__}: "
