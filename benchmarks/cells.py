@@ -230,7 +230,9 @@ def bench_case(cell: str, H: int, threads: int, repeats: int, kernel_sets=("numb
         for _ in range(repeats):  # alternate, so that a slow moment hits every side
             for name in kernel_sets:
                 use_kernels(name)
+                time.sleep(0.2)  # the last side's idle threads (BLAS's, OpenMP's, the team's) stop spinning
                 times[name].append(measure(a, **limits))
+            time.sleep(0.2)
             times["torch"].append(measure(b, **limits))
         res[kind] = {name: statistics.median(t) for name, t in times.items()}
     return res

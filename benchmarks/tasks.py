@@ -264,8 +264,11 @@ def main():
     args = parser.parse_args()
     import torch
 
+    # every core for both, as `rnnlab train` and PyTorch do by default (rnnlab: its kernels' team, BLAS on one)
+    rnnlab.set_num_threads(os.cpu_count() or 1)
     results = {"machine": platform.processor() or platform.machine(), "numpy": np.__version__,
-               "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "rnnlab": rnnlab.__version__}
+               "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "rnnlab": rnnlab.__version__,
+               "rnnlab_threads": rnnlab.get_num_threads(), "kernels": rnnlab.active_kernels().name}
     if "text" in args.task and args.variants:
         results["text_variants"] = bench_variants(args, TEXT, SEQ_LEN, BATCH, LR, CLIP, VAL_STREAMS)
         print_variants(results["text_variants"], args.minutes)

@@ -36,6 +36,7 @@ from rnnlab.kernels.packed import JIT, PRODUCTS, pack_columns, rows_product
 MIN_WORK = 4_000_000  # multiply-adds per part: about 50 µs of compute, what a hand-off costs at worst
 SPINS = 10_000_000  # a worker's polls of its mailbox before it sleeps: about 3 ms here
 POSTED, DONE = 0, 8  # a worker's two counters, a cache line apart
+PACKED_ROWS = 64  # fewer rows than this and packing the right operand costs more than it saves
 
 
 @intrinsic
@@ -186,19 +187,20 @@ def _matmul_into(a, b, out):
 
 def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """``a @ b`` for a (M, K) and b (K, P), ``np.matmul``'s result, its rows split across the team
-    where they are many enough. Where a's rows are contiguous and K at most 1024 (an input
-    projection, a layer's input gradient: K is a layer's width), the rows run on
+    where they are many enough. Where a has at least PACKED_ROWS contiguous rows and K is at most
+    1024 (an input projection, a layer's input gradient: K is a layer's width), the rows run on
     :mod:`rnnlab.kernels.packed`'s tiles, b packed once; elsewhere (a weight gradient: a is a
-    transposed view and K the batch's every step) BLAS computes each part on the thread that runs it."""
+    transposed view and K the batch's every step; a streaming step's few rows, for which packing
+    b would cost more than the product) BLAS computes each part on the thread that runs it."""
     M, K = a.shape
     P = b.shape[1]
     if out is None:
         out = np.empty((M, P), np.result_type(a, b))
-    if (K <= 1024 and a.dtype == b.dtype == out.dtype and a.dtype.char in "fd" and a.flags.c_contiguous
-            and out.flags.c_contiguous):
+    if (M >= PACKED_ROWS and K <= 1024 and a.dtype == b.dtype == out.dtype and a.dtype.char in "fd"
+            and a.flags.c_contiguous and out.flags.c_contiguous):
         run_rows(rows_product, (PRODUCTS[a.dtype], a, pack_columns(np.ascontiguousarray(b)), out), (), M, K * P)
         return out
-    k = parts(M, K * P)
+    k = parts(M, K * P) if M >= PACKED_ROWS else 1  # a few rows are not worth a hand-off
     if k == 1:
         return np.matmul(a, b, out=out)
     run([(_matmul_into, (a[r0:r1], b, out[r0:r1])) for r0, r1 in bounds(M, k)])
